@@ -1,0 +1,109 @@
+// Package storage defines the Store interface that the TUI, the CLI and the
+// server use, and the errors stores return.
+package storage
+
+import (
+	"context"
+	"errors"
+
+	"github.com/keydeck/keydeck/model"
+)
+
+// Store manages the keys of one account, on behalf of one actor (an OS
+// user, an SSH key fingerprint or an API token). The SQLite store and the
+// remote HTTP client both implement it; callers never know which.
+type Store interface {
+	// Account returns the account with its held amounts filled in.
+	Account(ctx context.Context) (model.Account, error)
+
+	// ListKeys returns a page of keys.
+	ListKeys(ctx context.Context, opt ListOptions) (KeyPage, error)
+	// GetKey finds a key by Client ID or exact name (the active key wins;
+	// several revoked ones give a *model.AmbiguousError).
+	GetKey(ctx context.Context, id string) (model.Key, error)
+	// CreateKey makes a key and returns its secret, the only time it exists.
+	CreateKey(ctx context.Context, spec model.KeySpec) (model.Key, string, error)
+	// EditKey changes name, permissions or allocations of an active key.
+	EditKey(ctx context.Context, id string, edit model.KeyEdit) (model.Key, error)
+	// RegenerateKey replaces the secret; the old one is dead at once.
+	RegenerateKey(ctx context.Context, id string) (model.Key, string, error)
+	// RevokeKey kills the key for good; keep holds its allocation.
+	RevokeKey(ctx context.Context, id string, keep bool) (model.Key, error)
+	// ReleaseKey frees the allocation a revoked key kept.
+	ReleaseKey(ctx context.Context, id string) (model.Key, error)
+	// Usage returns the key's usage per UTC day, oldest first, for the last
+	// days days (today included), with zero rows for quiet days.
+	Usage(ctx context.Context, id string, days int) ([]model.UsageDay, error)
+	// Audit returns the account's audit events, newest first.
+	Audit(ctx context.Context, f AuditFilter) ([]model.AuditEvent, error)
+
+	// Verify checks a key's credentials and consumes one unit when allowed.
+	// It is not limited to this store's account: the Client ID decides.
+	Verify(ctx context.Context, req model.VerifyRequest) (model.VerifyResult, error)
+
+	// Close releases what the store holds.
+	Close() error
+}
+
+// Sort orders a key list.
+type Sort string
+
+const (
+	SortCreated Sort = "created" // newest first
+	SortName    Sort = "name"
+	SortUsage   Sort = "usage" // most used (queries + mutations) first
+)
+
+// ListOptions selects and pages keys.
+type ListOptions struct {
+	IncludeRevoked bool
+	// Name matches a key name exactly; Query matches a substring of the
+	// name or Client ID, case-insensitively.
+	Name  string
+	Query string
+	Sort  Sort
+	// Limit defaults to 100 and is at most MaxLimit.
+	Limit int
+	// Cursor continues a previous page ("" for the first).
+	Cursor string
+}
+
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// KeyPage is one page of keys.
+type KeyPage struct {
+	Keys []model.Key `json:"keys"`
+	// Total counts every key that matches, on all pages.
+	Total int `json:"total"`
+	// NextCursor is "" on the last page.
+	NextCursor string `json:"next_cursor"`
+}
+
+// AuditFilter selects audit events.
+type AuditFilter struct {
+	// Key is a Client ID or key name; "" for all.
+	Key   string
+	Limit int // default 100, at most 1000
+}
+
+// Storage-level errors, beside the model's sentinel errors.
+var (
+	// ErrLocked: another process held the database for longer than the
+	// busy timeout.
+	ErrLocked = errors.New("the database is locked by another process (waited 5s); try again")
+	// ErrReadOnly: the database file or its folder cannot be written.
+	ErrReadOnly = errors.New("the database is read-only (check the permissions of the file and its folder)")
+	// ErrNotDatabase: the file is not a SQLite database.
+	ErrNotDatabase = errors.New("the file is not a keydeck database (not a SQLite file)")
+	// ErrCorrupt: SQLite reports the database is damaged.
+	ErrCorrupt = errors.New("the database file is damaged; restore it from a backup")
+	// ErrNewerSchema: the file was written by a newer keydeck.
+	ErrNewerSchema = errors.New("the database was created by a newer keydeck; upgrade keydeck to open it")
+	// ErrUnavailable: a remote server could not be reached or timed out.
+	ErrUnavailable = errors.New("the keydeck server cannot be reached")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("the store is closed")
+)
