@@ -10,9 +10,9 @@ import (
 // secret.
 var (
 	ErrNotFound           = errors.New("not found")
-	ErrKeyNotFound        = fmt.Errorf("no such key: %w", ErrNotFound)
-	ErrAccountNotFound    = fmt.Errorf("no such account: %w", ErrNotFound)
-	ErrSSHKeyNotFound     = fmt.Errorf("no such SSH key: %w", ErrNotFound)
+	ErrKeyNotFound        = errors.New("no such key")
+	ErrAccountNotFound    = errors.New("no such account")
+	ErrSSHKeyNotFound     = errors.New("no such SSH key")
 	ErrRevoked            = errors.New("the key is revoked")
 	ErrNotRevoked         = errors.New("the key is not revoked")
 	ErrNothingHeld        = errors.New("the revoked key holds no allocation (it was returned at revoke or already released)")
@@ -76,3 +76,23 @@ type AmbiguousError struct {
 func (e *AmbiguousError) Error() string {
 	return fmt.Sprintf("%q names %d revoked keys; use a Client ID: %v", e.Name, len(e.Matches), e.Matches)
 }
+
+// NotFoundError names what was looked for. It matches ErrNotFound and its
+// Kind (ErrKeyNotFound, ErrAccountNotFound or ErrSSHKeyNotFound) with
+// errors.Is.
+type NotFoundError struct {
+	Kind error
+	ID   string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("%v: %q", e.Kind, Sanitize(e.ID, 80))
+}
+
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound || target == e.Kind }
+
+// KeyNotFound is the error for an unknown key ID.
+func KeyNotFound(id string) error { return &NotFoundError{Kind: ErrKeyNotFound, ID: id} }
+
+// AccountNotFound is the error for an unknown account name.
+func AccountNotFound(name string) error { return &NotFoundError{Kind: ErrAccountNotFound, ID: name} }
