@@ -1,0 +1,461 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/storage"
+)
+
+// queryer is what reads need: the read pool or the writer's transaction.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidateAccountName checks an account name: 1–64 letters, digits, '.',
+// '_' or '-', starting with a letter or digit.
+func validateAccountName(name string) error {
+	if !accountName.MatchString(name) {
+		return &model.ValidationError{Field: "account", Msg: fmt.Sprintf("invalid account name %q: use 1–64 letters, digits, '.', '_' or '-'", model.Sanitize(name, 70))}
+	}
+	return nil
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMs(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMs(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMs(v.Int64)
+	return &t
+}
+
+// holdsSQL sums what an account's keys hold (model.Holds) for the period
+// starting at ?1 (Unix seconds), for account ?2.
+const holdsSQL = `SELECT
+	COALESCE(SUM(CASE WHEN status = 'active' OR keeps_allocation = 1
+		THEN max(query_alloc, CASE WHEN period_start = ?1 THEN query_used ELSE 0 END)
+		ELSE CASE WHEN period_start = ?1 THEN query_used ELSE 0 END END), 0),
+	COALESCE(SUM(CASE WHEN status = 'active' OR keeps_allocation = 1
+		THEN max(mutation_alloc, CASE WHEN period_start = ?1 THEN mutation_used ELSE 0 END)
+		ELSE CASE WHEN period_start = ?1 THEN mutation_used ELSE 0 END END), 0),
+	COALESCE(SUM(status = 'active'), 0), COALESCE(SUM(status = 'revoked'), 0)
+	FROM keys WHERE account_id = ?2`
+
+// loadAccount reads one account with what its keys hold.
+func (db *DB) loadAccount(ctx context.Context, q queryer, where string, arg any) (model.Account, error) {
+	var a model.Account
+	var created int64
+	err := q.QueryRowContext(ctx, `SELECT id, name, query_total, mutation_total, credits, period, created_at
+		FROM accounts WHERE `+where, arg).Scan(&a.ID, &a.Name, &a.QueryTotal, &a.MutationTotal, &a.Credits, &a.Period, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, model.AccountNotFound(fmt.Sprint(arg))
+	}
+	if err != nil {
+		return a, wrapErr(err)
+	}
+	a.CreatedAt = fromMs(created)
+	now := db.now()
+	if err := q.QueryRowContext(ctx, holdsSQL, a.Period.Start(now).Unix(), a.ID).Scan(
+		&a.QueryHeld, &a.MutationHeld, &a.ActiveKeys, &a.RevokedKeys); err != nil {
+		return a, wrapErr(err)
+	}
+	if end := a.Period.End(now); !end.IsZero() {
+		a.ResetsAt = &end
+	}
+	return a, nil
+}
+
+// Accounts lists every account by name.
+func (db *DB) Accounts(ctx context.Context) ([]model.Account, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT name FROM accounts ORDER BY name`)
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, wrapErr(err)
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr(err)
+	}
+	out := make([]model.Account, 0, len(names))
+	for _, n := range names {
+		a, err := db.AccountByName(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// AccountByName reads one account.
+func (db *DB) AccountByName(ctx context.Context, name string) (model.Account, error) {
+	return db.loadAccount(ctx, db.read, "name = ?", name)
+}
+
+// audit appends an event inside tx.
+func audit(ctx context.Context, tx *sql.Tx, at time.Time, accountID int64, keyID *int64, actor, action string, details map[string]any) error {
+	d := ""
+	if len(details) > 0 {
+		b, err := json.Marshal(details)
+		if err != nil {
+			return err
+		}
+		d = string(b)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_events (account_id, key_id, at, actor, action, details)
+		VALUES (?, ?, ?, ?, ?, ?)`, accountID, keyID, ms(at), actor, action, d)
+	return err
+}
+
+func validateUpdate(set model.AccountUpdate) error {
+	for _, f := range []struct {
+		name string
+		v    *int64
+	}{{"query total", set.QueryTotal}, {"mutation total", set.MutationTotal}, {"credits", set.Credits}} {
+		if f.v != nil {
+			if err := model.ValidateQuota(f.name, *f.v); err != nil {
+				return err
+			}
+		}
+	}
+	if set.AddCredits != nil && (*set.AddCredits > model.MaxQuota || *set.AddCredits < -model.MaxQuota) {
+		return &model.ValidationError{Field: "credits", Msg: "credits to add are out of range"}
+	}
+	if set.Credits != nil && set.AddCredits != nil {
+		return &model.ValidationError{Field: "credits", Msg: "give either a credit balance or credits to add, not both"}
+	}
+	if set.Period != nil {
+		if _, err := model.ParsePeriod(string(*set.Period)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateAccount makes an account and returns its first API token.
+func (db *DB) CreateAccount(ctx context.Context, actor, name string, set model.AccountUpdate) (model.Account, string, error) {
+	if err := validateAccountName(name); err != nil {
+		return model.Account{}, "", err
+	}
+	if err := validateUpdate(set); err != nil {
+		return model.Account{}, "", err
+	}
+	token := model.NewToken()
+	if err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := db.createAccount(ctx, tx, actor, name, set, token)
+		return err
+	}); err != nil {
+		return model.Account{}, "", err
+	}
+	a, err := db.AccountByName(ctx, name)
+	return a, token, err
+}
+
+func (db *DB) createAccount(ctx context.Context, tx *sql.Tx, actor, name string, set model.AccountUpdate, token string) (int64, error) {
+	now := db.now()
+	q, m, c, p := int64(model.DefaultQueryTotal), int64(model.DefaultMutationTotal), int64(model.DefaultCredits), model.PeriodMonthly
+	if set.QueryTotal != nil {
+		q = *set.QueryTotal
+	}
+	if set.MutationTotal != nil {
+		m = *set.MutationTotal
+	}
+	if set.Credits != nil {
+		c = *set.Credits
+	}
+	if set.AddCredits != nil {
+		c = min(max(0, c+*set.AddCredits), model.MaxQuota)
+	}
+	if set.Period != nil {
+		p = *set.Period
+	}
+	var digest []byte
+	var hint any
+	if token != "" {
+		d := model.DigestOf(token)
+		digest, hint = d[:], model.Hint(token)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO accounts (name, query_total, mutation_total, credits, period, created_at, token_digest, token_hint, token_created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, name, q, m, c, string(p), ms(now), digest, hint, ms(now))
+	if err != nil {
+		return 0, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	return id, audit(ctx, tx, now, id, nil, actor, model.AuditAccountCreate, map[string]any{
+		"query_total": q, "mutation_total": m, "credits": c, "period": p})
+}
+
+// ensureDefault creates the "default" account on a fresh database. It has
+// no API token until `keydeck account token default` makes one.
+func (db *DB) ensureDefault(ctx context.Context) error {
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE name = ?`, model.DefaultAccount).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE name = ?`, model.DefaultAccount).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		_, err := db.createAccount(ctx, tx, "keydeck", model.DefaultAccount, model.AccountUpdate{}, "")
+		return err
+	})
+}
+
+// UpdateAccount changes totals, credits or period. A total below what the
+// keys hold is refused.
+func (db *DB) UpdateAccount(ctx context.Context, actor, name string, set model.AccountUpdate) (model.Account, error) {
+	if err := validateUpdate(set); err != nil {
+		return model.Account{}, err
+	}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		a, err := db.loadAccount(ctx, tx, "name = ?", name)
+		if err != nil {
+			return err
+		}
+		details := map[string]any{}
+		if set.Period != nil && *set.Period != a.Period {
+			details["period"] = map[string]any{"from": a.Period, "to": *set.Period}
+			a.Period = *set.Period
+			// What the keys hold depends on the period: recompute for the new one.
+			now := db.now()
+			if err := tx.QueryRowContext(ctx, holdsSQL, a.Period.Start(now).Unix(), a.ID).Scan(
+				&a.QueryHeld, &a.MutationHeld, &a.ActiveKeys, &a.RevokedKeys); err != nil {
+				return err
+			}
+		}
+		if v := set.QueryTotal; v != nil {
+			if *v < a.QueryHeld {
+				return &model.AllocationError{Kind: model.KindQuery, Requested: *v, Available: a.QueryHeld, Total: true}
+			}
+			details["query_total"] = map[string]any{"from": a.QueryTotal, "to": *v}
+			a.QueryTotal = *v
+		}
+		if v := set.MutationTotal; v != nil {
+			if *v < a.MutationHeld {
+				return &model.AllocationError{Kind: model.KindMutation, Requested: *v, Available: a.MutationHeld, Total: true}
+			}
+			details["mutation_total"] = map[string]any{"from": a.MutationTotal, "to": *v}
+			a.MutationTotal = *v
+		}
+		credits := a.Credits
+		if set.Credits != nil {
+			credits = *set.Credits
+		}
+		if set.AddCredits != nil {
+			credits += *set.AddCredits
+			if credits < 0 {
+				return &model.ValidationError{Field: "credits", Msg: fmt.Sprintf("the balance is %d; cannot take away more than that", a.Credits)}
+			}
+			if credits > model.MaxQuota {
+				return &model.ValidationError{Field: "credits", Msg: "the balance would exceed 1000000000000"}
+			}
+		}
+		if credits != a.Credits {
+			details["credits"] = map[string]any{"from": a.Credits, "to": credits}
+		}
+		if len(details) == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET query_total = ?, mutation_total = ?, credits = ?, period = ?
+			WHERE id = ?`, a.QueryTotal, a.MutationTotal, credits, string(a.Period), a.ID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, db.now(), a.ID, nil, actor, model.AuditAccountSet, details)
+	})
+	if err != nil {
+		return model.Account{}, err
+	}
+	return db.AccountByName(ctx, name)
+}
+
+// RotateToken replaces an account's API token; the old one stops working
+// at once.
+func (db *DB) RotateToken(ctx context.Context, actor, name string) (string, error) {
+	token := model.NewToken()
+	d := model.DigestOf(token)
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE name = ?`, name).Scan(&id); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return model.AccountNotFound(name)
+			}
+			return err
+		}
+		now := db.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET token_digest = ?, token_hint = ?, token_created_at = ? WHERE id = ?`,
+			d[:], model.Hint(token), ms(now), id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, id, nil, actor, model.AuditTokenRotate, map[string]any{"token_hint": model.Hint(token)})
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// AuthenticateToken returns the account an API token belongs to.
+func (db *DB) AuthenticateToken(ctx context.Context, token string) (model.Account, error) {
+	if model.CheckSecret(model.TokenPrefix, token) != nil {
+		return model.Account{}, model.ErrUnauthorized
+	}
+	d := model.DigestOf(token)
+	var id int64
+	var stored []byte
+	err := db.read.QueryRowContext(ctx, `SELECT id, token_digest FROM accounts WHERE token_digest = ?`, d[:]).Scan(&id, &stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		model.DummyDigest.Equal(d)
+		return model.Account{}, model.ErrUnauthorized
+	}
+	if err != nil {
+		return model.Account{}, wrapErr(err)
+	}
+	var sd model.Digest
+	copy(sd[:], stored)
+	if !sd.Equal(d) {
+		return model.Account{}, model.ErrUnauthorized
+	}
+	return db.loadAccount(ctx, db.read, "id = ?", id)
+}
+
+// AddSSHKey registers a public key for an account.
+func (db *DB) AddSSHKey(ctx context.Context, actor, account string, key model.SSHKey) (model.SSHKey, error) {
+	if key.Fingerprint == "" || key.PublicKey == "" {
+		return model.SSHKey{}, &model.ValidationError{Field: "public key", Msg: "no SSH public key given"}
+	}
+	key.Account = account
+	key.AddedAt = fromMs(ms(db.now()))
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE name = ?`, account).Scan(&id); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return model.AccountNotFound(account)
+			}
+			return err
+		}
+		var owner string
+		err := tx.QueryRowContext(ctx, `SELECT a.name FROM ssh_keys s JOIN accounts a ON a.id = s.account_id WHERE s.fingerprint = ?`, key.Fingerprint).Scan(&owner)
+		if err == nil {
+			return fmt.Errorf("%w (it belongs to account %q)", model.ErrSSHKeyExists, owner)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ssh_keys (fingerprint, account_id, public_key, comment, added_at) VALUES (?, ?, ?, ?, ?)`,
+			key.Fingerprint, id, key.PublicKey, key.Comment, ms(key.AddedAt)); err != nil {
+			return err
+		}
+		return audit(ctx, tx, key.AddedAt, id, nil, actor, model.AuditSSHKeyAdd, map[string]any{"fingerprint": key.Fingerprint, "comment": key.Comment})
+	})
+	return key, err
+}
+
+// SSHKeys lists an account's SSH keys.
+func (db *DB) SSHKeys(ctx context.Context, account string) ([]model.SSHKey, error) {
+	if _, err := db.AccountByName(ctx, account); err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT s.fingerprint, s.public_key, s.comment, s.added_at
+		FROM ssh_keys s JOIN accounts a ON a.id = s.account_id WHERE a.name = ? ORDER BY s.added_at, s.fingerprint`, account)
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	defer rows.Close()
+	out := []model.SSHKey{}
+	for rows.Next() {
+		k := model.SSHKey{Account: account}
+		var added int64
+		if err := rows.Scan(&k.Fingerprint, &k.PublicKey, &k.Comment, &added); err != nil {
+			return nil, wrapErr(err)
+		}
+		k.AddedAt = fromMs(added)
+		out = append(out, k)
+	}
+	return out, wrapErr(rows.Err())
+}
+
+// RemoveSSHKey unregisters a key by fingerprint.
+func (db *DB) RemoveSSHKey(ctx context.Context, actor, account, fingerprint string) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT s.account_id FROM ssh_keys s JOIN accounts a ON a.id = s.account_id
+			WHERE a.name = ? AND s.fingerprint = ?`, account, fingerprint).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return &model.NotFoundError{Kind: model.ErrSSHKeyNotFound, ID: fingerprint}
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ssh_keys WHERE fingerprint = ?`, fingerprint); err != nil {
+			return err
+		}
+		return audit(ctx, tx, db.now(), id, nil, actor, model.AuditSSHKeyRemove, map[string]any{"fingerprint": fingerprint})
+	})
+}
+
+// AccountForSSHKey returns the account an SSH key fingerprint opens.
+func (db *DB) AccountForSSHKey(ctx context.Context, fingerprint string) (model.Account, error) {
+	var id int64
+	err := db.read.QueryRowContext(ctx, `SELECT account_id FROM ssh_keys WHERE fingerprint = ?`, fingerprint).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.Account{}, &model.NotFoundError{Kind: model.ErrSSHKeyNotFound, ID: fingerprint}
+	}
+	if err != nil {
+		return model.Account{}, wrapErr(err)
+	}
+	return db.loadAccount(ctx, db.read, "id = ?", id)
+}
+
+// Store returns the key store of one account, acting as actor. Closing it
+// leaves the DB open.
+func (db *DB) Store(account, actor string) (storage.Store, error) {
+	a, err := db.AccountByName(context.Background(), account)
+	if err != nil {
+		return nil, err
+	}
+	return &accountStore{db: db, accountID: a.ID, account: a.Name, actor: actor}, nil
+}
+
+// OpenStore opens the database at path and returns the store of one
+// account; closing the store closes the database.
+func OpenStore(ctx context.Context, path string, opt Options, account, actor string) (storage.Store, *DB, error) {
+	db, err := Open(ctx, path, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := db.Store(account, actor)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	s := st.(*accountStore)
+	s.owns = true
+	return s, db, nil
+}

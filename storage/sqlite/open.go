@@ -1,0 +1,313 @@
+// Package sqlite is the SQLite store of keydeck (github.com/mattn/go-sqlite3).
+//
+// One writer connection serves every write of the process through a single
+// goroutine that commits in groups (see writer.go); a pool of read-only
+// connections serves the reads. The database runs in WAL mode, with
+// immediate transactions and a busy timeout, so several processes can share
+// one file.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/adrg/xdg"
+	"github.com/pressly/goose/v3"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/storage"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Durability says when a write is on disk.
+type Durability int
+
+const (
+	// DurabilityNormal: a committed write survives the process being
+	// killed (WAL, synchronous=NORMAL); a power loss may lose the last
+	// commits.
+	DurabilityNormal Durability = iota
+	// DurabilityStrict: every commit is fsync'd before it is answered
+	// (synchronous=FULL). Group commit shares one fsync between many
+	// requests.
+	DurabilityStrict
+)
+
+// ParseDurability reads "normal" or "strict".
+func ParseDurability(s string) (Durability, error) {
+	switch s {
+	case "normal", "":
+		return DurabilityNormal, nil
+	case "strict":
+		return DurabilityStrict, nil
+	}
+	return 0, &model.ValidationError{Field: "durability", Msg: fmt.Sprintf("unknown durability %q (use normal or strict)", model.Sanitize(s, 20))}
+}
+
+// Options configure a DB.
+type Options struct {
+	// Clock gives the current time; nil means time.Now. Tests move it to
+	// cross a month boundary.
+	Clock func() time.Time
+	// BusyTimeout is how long a write waits for another process's lock;
+	// 0 means 5s.
+	BusyTimeout time.Duration
+	Durability  Durability
+	// Logger receives internal errors; nil discards them.
+	Logger *slog.Logger
+	// FlushInterval is how often in-memory denial counts reach the
+	// database; 0 means one second.
+	FlushInterval time.Duration
+}
+
+// DB is a keydeck database. It implements storage.Admin.
+type DB struct {
+	path   string
+	opt    Options
+	now    func() time.Time
+	log    *slog.Logger
+	read   *sql.DB
+	writeD *sql.DB
+	w      *writer
+}
+
+var _ storage.Admin = (*DB)(nil)
+
+// DefaultPath is keydeck.db under the XDG data directory
+// ($XDG_DATA_HOME/keydeck, usually ~/.local/share/keydeck).
+func DefaultPath() (string, error) {
+	return filepath.Join(xdg.DataHome, "keydeck", "keydeck.db"), nil
+}
+
+// Open opens (creating if needed, with mode 0600 in a 0700 folder) the
+// database at path, upgrades its schema (after writing a backup copy) and
+// makes sure the "default" account exists.
+func Open(ctx context.Context, path string, opt Options) (*DB, error) {
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	if opt.BusyTimeout <= 0 {
+		opt.BusyTimeout = 5 * time.Second
+	}
+	if opt.FlushInterval <= 0 {
+		opt.FlushInterval = time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if path == "" {
+		return nil, errors.New("no database path given")
+	}
+	if err := prepareFile(path); err != nil {
+		return nil, err
+	}
+	db := &DB{path: path, opt: opt, now: opt.Clock, log: opt.Logger}
+	fail := func(err error) (*DB, error) {
+		db.closeConns()
+		return nil, fmt.Errorf("%s: %w", path, wrapErr(err))
+	}
+	sync := "NORMAL"
+	if opt.Durability == DurabilityStrict {
+		sync = "FULL"
+	}
+	busy := opt.BusyTimeout.Milliseconds()
+	var err error
+	db.writeD, err = sql.Open("sqlite3", dsn(path, fmt.Sprintf(
+		"_txlock=immediate&_busy_timeout=%d&_journal_mode=WAL&_synchronous=%s&_foreign_keys=1", busy, sync)))
+	if err != nil {
+		return fail(err)
+	}
+	db.writeD.SetMaxOpenConns(1)
+	db.writeD.SetMaxIdleConns(1)
+	db.writeD.SetConnMaxLifetime(0)
+	db.writeD.SetConnMaxIdleTime(0)
+	if err := db.writeD.PingContext(ctx); err != nil {
+		return fail(err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		return fail(err)
+	}
+	db.read, err = sql.Open("sqlite3", dsn(path, fmt.Sprintf("_busy_timeout=%d&_query_only=1&_foreign_keys=1", busy)))
+	if err != nil {
+		return fail(err)
+	}
+	db.read.SetMaxOpenConns(4)
+	db.read.SetMaxIdleConns(4)
+	conn, err := db.writeD.Conn(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	db.w = newWriter(db, conn)
+	if err := db.ensureDefault(ctx); err != nil {
+		db.w.close()
+		return fail(err)
+	}
+	return db, nil
+}
+
+// Path is the file the database lives in.
+func (db *DB) Path() string { return db.path }
+
+// Close flushes pending counts and closes every connection.
+func (db *DB) Close() error {
+	if db.w != nil {
+		db.w.close()
+	}
+	return db.closeConns()
+}
+
+func (db *DB) closeConns() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.writeD != nil {
+		errs = append(errs, db.writeD.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// dsn builds a mattn/go-sqlite3 URI for path with the given parameters.
+func dsn(path, params string) string {
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	return "file:" + r.Replace(path) + "?" + params
+}
+
+// prepareFile makes the folder (0700) and the file (0600) when they are
+// missing, and refuses a path that is a folder.
+func prepareFile(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return fmt.Errorf("%s: is a directory, not a database file", path)
+	case err == nil:
+		return nil
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("cannot create the data folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cannot create the database: %w", err)
+	}
+	return f.Close()
+}
+
+// migrate brings the schema up to date. It holds an exclusive flock on the
+// database file so two processes starting at once do not race (SQLite's
+// own locks are POSIX locks and do not interfere with flock).
+func (db *DB) migrate(ctx context.Context) error {
+	f, err := os.OpenFile(db.path, os.O_RDWR, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			f, err = os.Open(db.path)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	defer f.Close()
+	if err := flockTimeout(f, db.opt.BusyTimeout); err != nil {
+		return err
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db.writeD, sub, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return err
+	}
+	cur, err := p.GetDBVersion(ctx)
+	if err != nil && !errors.Is(err, goose.ErrNoMigrations) {
+		return err
+	}
+	var latest int64
+	for _, s := range p.ListSources() {
+		latest = max(latest, s.Version)
+	}
+	if cur > latest {
+		return fmt.Errorf("%w (schema version %d, this keydeck knows up to %d)", storage.ErrNewerSchema, cur, latest)
+	}
+	if cur == latest {
+		return nil
+	}
+	if cur > 0 {
+		backup := fmt.Sprintf("%s.backup-v%d-%s", db.path, cur, db.now().UTC().Format("20060102T150405Z"))
+		if err := vacuumInto(ctx, db.writeD, backup); err != nil {
+			return fmt.Errorf("backup before schema upgrade failed: %w", err)
+		}
+		db.log.Info("schema upgrade", "from", cur, "to", latest, "backup", backup)
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// flockTimeout takes an exclusive flock, waiting at most d.
+func flockTimeout(f *os.File, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return storage.ErrLocked
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// vacuumInto writes a consistent copy of the database to path, which must
+// not exist yet; the copy is created 0600.
+func vacuumInto(ctx context.Context, d *sql.DB, path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s already exists; choose another name", path)
+		}
+		return err
+	}
+	f.Close()
+	if _, err := d.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		os.Remove(path)
+		return wrapErr(err)
+	}
+	return nil
+}
+
+// Backup writes an online, consistent copy of the database to path.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if path == "" {
+		return errors.New("no backup path given")
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		if me, err2 := filepath.Abs(db.path); err2 == nil && abs == me {
+			return errors.New("the backup path is the database itself")
+		}
+	}
+	return vacuumInto(ctx, db.read, path)
+}

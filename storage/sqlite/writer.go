@@ -1,0 +1,515 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/storage"
+)
+
+// The writer is the one goroutine that writes to the database. Every write
+// of the process goes through it, so SQLite's busy handler (which sleeps)
+// only ever comes into play between processes, never between goroutines.
+//
+// It commits in groups: whatever jobs are waiting when it starts a
+// transaction go into that one transaction (a savepoint each for ordinary
+// writes), and are answered only after the commit, so with DurabilityStrict
+// one fsync serves the whole group.
+//
+// Verifications are decided from an in-memory copy of the keys and
+// accounts they touch. The copy is trusted only while PRAGMA data_version,
+// read inside the write transaction, says no other connection has committed
+// since; otherwise it is dropped and reloaded. So a CLI or another process
+// writing the same file is seen by the very next verification, and quotas
+// stay exact across processes: the decision is made while holding SQLite's
+// write lock, from state that is current under that lock.
+//
+// Denials (401 with a known Client ID, 403, 429, 402) are counted in memory
+// and flushed every FlushInterval: a flood of bad requests causes no writes.
+type writer struct {
+	db   *DB
+	conn *sql.Conn
+	jobs chan *job
+
+	mu     sync.RWMutex
+	closed bool
+	quit   chan struct{}
+	done   chan struct{}
+
+	// Owned by the loop goroutine.
+	dataVersion int64
+	keys        map[string]*keyState // by Client ID
+	accounts    map[int64]*acctState
+	usage       map[usageKey]*usageDelta // allowed units of this batch
+	denials     map[usageKey]*usageDelta // denials since the last flush
+	lastFlush   time.Time
+}
+
+type job struct {
+	fn     func(tx *sql.Tx) error
+	verify *verifyJob
+	err    error
+	done   chan struct{}
+}
+
+type verifyJob struct {
+	req    model.VerifyRequest
+	digest model.Digest
+	res    model.VerifyResult
+}
+
+type keyState struct {
+	id, accountID      int64
+	digest             model.Digest
+	perms              model.Permission
+	active             bool
+	qAlloc, mAlloc     int64
+	qUsed, mUsed, cUsd int64
+	periodStart        int64 // Unix seconds
+	lastUsed           int64 // Unix ms
+	dirty              bool
+}
+
+type acctState struct {
+	period  model.Period
+	credits int64
+	dirty   bool
+}
+
+type usageKey struct {
+	keyID int64
+	day   string
+}
+
+type usageDelta struct {
+	queries, mutations, credits int64
+	d401, d403, d429, d402      int64
+}
+
+// maxBatch bounds how many jobs share one transaction.
+const maxBatch = 1024
+
+// maxCached bounds the in-memory copy of keys.
+const maxCached = 200_000
+
+func newWriter(db *DB, conn *sql.Conn) *writer {
+	w := &writer{
+		db:          db,
+		conn:        conn,
+		jobs:        make(chan *job, maxBatch),
+		quit:        make(chan struct{}),
+		done:        make(chan struct{}),
+		dataVersion: -1,
+		keys:        map[string]*keyState{},
+		accounts:    map[int64]*acctState{},
+		usage:       map[usageKey]*usageDelta{},
+		denials:     map[usageKey]*usageDelta{},
+	}
+	w.lastFlush = db.now()
+	go w.loop()
+	return w
+}
+
+// submit queues a job and waits for its transaction to commit.
+func (w *writer) submit(ctx context.Context, j *job) error {
+	j.done = make(chan struct{})
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return storage.ErrClosed
+	}
+	select {
+	case w.jobs <- j:
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	w.mu.RUnlock()
+	// Once queued the job runs; wait for it so the caller never reports a
+	// failure for a write that then commits.
+	<-j.done
+	return j.err
+}
+
+// write runs fn in the writer's transaction, inside its own savepoint: an
+// error from fn undoes fn's changes only.
+func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.w.submit(ctx, &job{fn: fn})
+}
+
+func (w *writer) close() {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		<-w.done
+		return
+	}
+	w.closed = true
+	close(w.quit)
+	w.mu.Unlock()
+	<-w.done
+}
+
+func (w *writer) loop() {
+	defer close(w.done)
+	defer w.conn.Close()
+	tick := time.NewTicker(w.db.opt.FlushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case j := <-w.jobs:
+			w.run(w.collect(j))
+		case <-tick.C:
+			if len(w.denials) > 0 {
+				w.run(nil)
+			}
+		case <-w.quit:
+			for {
+				select {
+				case j := <-w.jobs:
+					w.run(w.collect(j))
+					continue
+				default:
+				}
+				break
+			}
+			if len(w.denials) > 0 {
+				w.run(nil)
+			}
+			return
+		}
+	}
+}
+
+func (w *writer) collect(first *job) []*job {
+	batch := []*job{first}
+	for len(batch) < maxBatch {
+		select {
+		case j := <-w.jobs:
+			batch = append(batch, j)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (w *writer) resetCache() {
+	clear(w.keys)
+	clear(w.accounts)
+}
+
+// run executes one batch in one transaction.
+func (w *writer) run(batch []*job) {
+	ctx := context.Background()
+	err := w.runTx(ctx, batch)
+	if err != nil {
+		// Nothing of this batch is on disk; the in-memory copy may be ahead.
+		w.resetCache()
+		clear(w.usage)
+		if !isCtx(err) {
+			w.db.log.Error("write transaction failed", "err", err)
+		}
+		err = wrapErr(err)
+	}
+	for _, j := range batch {
+		if err != nil {
+			j.err = err
+		}
+		close(j.done)
+	}
+}
+
+func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
+	tx, err := w.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	var dv int64
+	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&dv); err != nil {
+		return err
+	}
+	if dv != w.dataVersion {
+		w.resetCache()
+		w.dataVersion = dv
+	}
+	now := w.db.now()
+	for _, j := range batch {
+		if j.fn != nil {
+			if err := w.flush(ctx, tx, false); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+				return err
+			}
+			j.err = j.fn(tx)
+			if j.err != nil {
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
+					return err
+				}
+				j.err = wrapErr(j.err)
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE job"); err != nil {
+				return err
+			}
+			// fn may have changed anything: reload what verifications need.
+			w.resetCache()
+			continue
+		}
+		if err := w.verify(ctx, tx, j.verify, now); err != nil {
+			return err
+		}
+	}
+	flushDenials := len(w.denials) > 0 && (batch == nil || now.Sub(w.lastFlush) >= w.db.opt.FlushInterval)
+	if err := w.flush(ctx, tx, flushDenials); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if flushDenials {
+		clear(w.denials)
+		w.lastFlush = now
+	}
+	if len(w.keys) > maxCached {
+		w.resetCache()
+	}
+	return nil
+}
+
+// verify decides one verification inside the batch transaction.
+func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.Time) error {
+	ks, err := w.key(ctx, tx, v.req.ClientID)
+	if err != nil {
+		return err
+	}
+	v.res = model.VerifyResult{Verdict: model.DeniedUnauthorized}
+	if ks == nil {
+		// Unknown Client ID: the same compare as a known one.
+		model.DummyDigest.Equal(v.digest)
+		return nil
+	}
+	day := model.Day(now)
+	if !ks.digest.Equal(v.digest) || !ks.active {
+		w.deny(ks.id, day, model.DeniedUnauthorized)
+		return nil
+	}
+	acct, err := w.account(ctx, tx, ks.accountID)
+	if err != nil {
+		return err
+	}
+	if ps := acct.period.Start(now).Unix(); ks.periodStart != ps {
+		ks.qUsed, ks.mUsed, ks.cUsd, ks.periodStart, ks.dirty = 0, 0, 0, ps, true
+	}
+	op := v.req.Operation
+	verdict := model.Decide(model.KeyState{
+		Active: ks.active, Permissions: ks.perms,
+		QueryAlloc: ks.qAlloc, MutationAlloc: ks.mAlloc,
+		QueryUsed: ks.qUsed, MutationUsed: ks.mUsed,
+		AccountCredits: acct.credits,
+	}, op, v.req.Credits)
+	kind := op.Kind()
+	if verdict == model.Allowed {
+		d := w.usage[usageKey{ks.id, day}]
+		if d == nil {
+			d = &usageDelta{}
+			w.usage[usageKey{ks.id, day}] = d
+		}
+		if kind == model.KindQuery {
+			ks.qUsed++
+			d.queries++
+		} else {
+			ks.mUsed++
+			d.mutations++
+		}
+		if c := v.req.Credits; c > 0 {
+			ks.cUsd += c
+			acct.credits -= c
+			acct.dirty = true
+			d.credits += c
+		}
+		ks.lastUsed = now.UnixMilli()
+		ks.dirty = true
+	} else {
+		w.deny(ks.id, day, verdict)
+	}
+	alloc, used := ks.qAlloc, ks.qUsed
+	if kind == model.KindMutation {
+		alloc, used = ks.mAlloc, ks.mUsed
+	}
+	v.res = model.VerifyResult{
+		Verdict:       verdict,
+		ClientID:      v.req.ClientID,
+		Kind:          kind,
+		Limit:         alloc,
+		Remaining:     max(0, alloc-used),
+		Period:        acct.period,
+		PeriodSeconds: acct.period.Seconds(now),
+		ResetsAt:      acct.period.End(now),
+	}
+	return nil
+}
+
+func (w *writer) deny(keyID int64, day string, v model.Verdict) {
+	k := usageKey{keyID, day}
+	d := w.denials[k]
+	if d == nil {
+		d = &usageDelta{}
+		w.denials[k] = d
+	}
+	switch v {
+	case model.DeniedUnauthorized:
+		d.d401++
+	case model.DeniedForbidden:
+		d.d403++
+	case model.DeniedQuota:
+		d.d429++
+	case model.DeniedCredits:
+		d.d402++
+	}
+}
+
+// key returns the cached state of a key, loading it inside tx; nil when
+// there is no such Client ID.
+func (w *writer) key(ctx context.Context, tx *sql.Tx, clientID string) (*keyState, error) {
+	if ks, ok := w.keys[clientID]; ok {
+		return ks, nil
+	}
+	var (
+		ks     keyState
+		digest []byte
+		status string
+		last   sql.NullInt64
+	)
+	err := tx.QueryRowContext(ctx, `SELECT id, account_id, secret_digest, permissions, status,
+		query_alloc, mutation_alloc, query_used, mutation_used, credits_used, period_start, last_used_at
+		FROM keys WHERE client_id = ?`, clientID).Scan(&ks.id, &ks.accountID, &digest, &ks.perms, &status,
+		&ks.qAlloc, &ks.mAlloc, &ks.qUsed, &ks.mUsed, &ks.cUsd, &ks.periodStart, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	copy(ks.digest[:], digest)
+	ks.active = status == string(model.StatusActive)
+	ks.lastUsed = last.Int64
+	w.keys[clientID] = &ks
+	return &ks, nil
+}
+
+func (w *writer) account(ctx context.Context, tx *sql.Tx, id int64) (*acctState, error) {
+	if a, ok := w.accounts[id]; ok {
+		return a, nil
+	}
+	var a acctState
+	if err := tx.QueryRowContext(ctx, `SELECT period, credits FROM accounts WHERE id = ?`, id).Scan(&a.period, &a.credits); err != nil {
+		return nil, err
+	}
+	w.accounts[id] = &a
+	return &a, nil
+}
+
+// flush writes what verifications changed in memory into tx: key counters,
+// account balances, the day's usage rows and, when asked, the denials.
+func (w *writer) flush(ctx context.Context, tx *sql.Tx, denials bool) error {
+	var dirtyKeys bool
+	for _, ks := range w.keys {
+		if ks.dirty {
+			dirtyKeys = true
+			break
+		}
+	}
+	if dirtyKeys {
+		st, err := tx.PrepareContext(ctx, `UPDATE keys SET query_used = ?, mutation_used = ?, credits_used = ?,
+			period_start = ?, last_used_at = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, ks := range w.keys {
+			if !ks.dirty {
+				continue
+			}
+			var last any
+			if ks.lastUsed > 0 {
+				last = ks.lastUsed
+			}
+			if _, err := st.ExecContext(ctx, ks.qUsed, ks.mUsed, ks.cUsd, ks.periodStart, last, ks.id); err != nil {
+				return err
+			}
+			ks.dirty = false
+		}
+	}
+	for id, a := range w.accounts {
+		if !a.dirty {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET credits = ? WHERE id = ?`, a.credits, id); err != nil {
+			return err
+		}
+		a.dirty = false
+	}
+	if len(w.usage) == 0 && !(denials && len(w.denials) > 0) {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO usage_days
+		(key_id, day, queries, mutations, credits, denied_401, denied_403, denied_429, denied_402)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (key_id, day) DO UPDATE SET
+		queries = queries + excluded.queries, mutations = mutations + excluded.mutations,
+		credits = credits + excluded.credits, denied_401 = denied_401 + excluded.denied_401,
+		denied_403 = denied_403 + excluded.denied_403, denied_429 = denied_429 + excluded.denied_429,
+		denied_402 = denied_402 + excluded.denied_402`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	put := func(m map[usageKey]*usageDelta) error {
+		for k, d := range m {
+			if _, err := st.ExecContext(ctx, k.keyID, k.day, d.queries, d.mutations, d.credits,
+				d.d401, d.d403, d.d429, d.d402); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := put(w.usage); err != nil {
+		return err
+	}
+	clear(w.usage)
+	if denials {
+		// Cleared by the caller once the commit succeeded.
+		return put(w.denials)
+	}
+	return nil
+}
+
+// Verify checks a key and consumes one unit when allowed. Malformed
+// credentials are refused before any database read.
+func (db *DB) Verify(ctx context.Context, req model.VerifyRequest) (model.VerifyResult, error) {
+	if req.Operation.Permission() == 0 {
+		return model.VerifyResult{}, &model.ValidationError{Field: "operation", Msg: "unknown operation (use read, write or delete)"}
+	}
+	if req.Credits < 0 || req.Credits > model.MaxQuota {
+		return model.VerifyResult{}, &model.ValidationError{Field: "credits", Msg: "credits must be between 0 and 1000000000000"}
+	}
+	if !model.ValidClientID(req.ClientID) || model.CheckSecret(model.SecretPrefix, req.ClientSecret) != nil {
+		return model.VerifyResult{Verdict: model.DeniedUnauthorized}, nil
+	}
+	v := &verifyJob{req: req, digest: model.DigestOf(req.ClientSecret)}
+	v.req.ClientSecret = ""
+	if err := db.w.submit(ctx, &job{verify: v}); err != nil {
+		return model.VerifyResult{}, err
+	}
+	return v.res, nil
+}
