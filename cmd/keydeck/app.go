@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+)
+
+// Environment variables the command line reads.
+const (
+	envDB       = "KEYDECK_DB"
+	envRemote   = "KEYDECK_REMOTE"
+	envToken    = "KEYDECK_TOKEN"
+	envSecret   = "KEYDECK_SECRET"
+	envLogLevel = "KEYDECK_LOG_LEVEL"
+)
+
+// app is one invocation of the command line: its standard streams, its
+// environment and the global flags. Nothing of it lives in package state.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	// Global flags, as parsed; environment fallbacks are applied where they
+	// are read (dbPath, remoteURL, credential).
+	db       string
+	account  string
+	remote   string
+	token    string
+	insecure bool
+	logLevel string
+
+	lines *bufio.Reader // stdin, read line by line (secrets, confirmations)
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *app {
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+}
+
+// rootCmd builds the whole command tree.
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "keydeck",
+		Short: "Self-hosted API-key manager with a keyboard-driven terminal UI",
+		Long: `keydeck manages API keys: a public Client ID and a once-shown Client Secret,
+read/write/delete permissions, and per-key Query and Mutation quotas carved out
+of an account total.
+
+Run keydeck without a command to open the terminal UI.`,
+		Args:          noArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, done, err := a.openStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			return runTUI(cmd, st)
+		},
+	}
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.db, "db", "", "database file (env "+envDB+"; default $XDG_DATA_HOME/keydeck/keydeck.db)")
+	pf.StringVar(&a.account, "account", "default", "account whose keys to manage (local mode)")
+	pf.StringVar(&a.remote, "remote", "", "URL of a keydeck server to use instead of the local file (env "+envRemote+")")
+	pf.StringVar(&a.token, "token", "", "account API token for --remote; - reads it from stdin (env "+envToken+")")
+	pf.BoolVar(&a.insecure, "insecure", false, "allow a plain http:// --remote URL that is not loopback")
+	pf.StringVar(&a.logLevel, "log-level", "", "diagnostics on stderr: debug, info, warn, error or off (env "+envLogLevel+"; default warn)")
+
+	root.AddCommand(
+		a.keysCmd(),
+		a.accountCmd(),
+		a.verifyCmd(),
+		a.auditCmd(),
+		a.backupCmd(),
+		a.versionCmd(),
+	)
+	for _, extra := range extraCommands {
+		root.AddCommand(extra(a))
+	}
+	return root
+}
+
+// extraCommands are subcommands defined in files other teams own (serve.go
+// registers `serve` here from an init function). It is written only during
+// package initialisation.
+var extraCommands []func(*app) *cobra.Command
+
+// groupCmd is a command that only holds subcommands: without one it prints
+// help, with an unknown one it is a usage error.
+func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q for %q (see %s --help)", sanitize(args[0]), cmd.CommandPath(), cmd.CommandPath())
+			}
+			return cmd.Help()
+		},
+	}
+	c.AddCommand(subs...)
+	return c
+}
+
+// Argument checks that report usage errors (exit status 2).
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("unknown command %q for %q (see %s --help)", sanitize(args[0]), cmd.CommandPath(), cmd.CommandPath())
+	}
+	return nil
+}
+
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < len(names) {
+			return usageErrorf("%s: missing %s (usage: %s)", cmd.CommandPath(), strings.Join(names[len(args):], " "), cmd.UseLine())
+		}
+		if len(args) > len(names) {
+			return usageErrorf("%s: unexpected argument %q (usage: %s)", cmd.CommandPath(), sanitize(args[len(names)]), cmd.UseLine())
+		}
+		return nil
+	}
+}
+
+func rangeArgs(minN int, names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < minN {
+			return usageErrorf("%s: missing %s (usage: %s)", cmd.CommandPath(), strings.Join(names[len(args):minN], " "), cmd.UseLine())
+		}
+		if len(args) > len(names) {
+			return usageErrorf("%s: unexpected argument %q (usage: %s)", cmd.CommandPath(), sanitize(args[len(names)]), cmd.UseLine())
+		}
+		return nil
+	}
+}
+
+// actor names the local OS user in audit events: "os:<username>".
+func (a *app) actor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "os:" + u.Username
+	}
+	if n := a.getenv("USER"); n != "" {
+		return "os:" + n
+	}
+	return "os:uid-" + strconv.Itoa(os.Getuid())
+}
+
+// logger writes diagnostics to stderr at the level of --log-level.
+func (a *app) logger(cmd *cobra.Command) (*slog.Logger, error) {
+	lvl := a.logLevel
+	if !cmd.Flags().Changed("log-level") {
+		if v := a.getenv(envLogLevel); v != "" {
+			lvl = v
+		}
+	}
+	var level slog.Level
+	switch strings.ToLower(strings.TrimSpace(lvl)) {
+	case "debug":
+		level = slog.LevelDebug
+	case "info":
+		level = slog.LevelInfo
+	case "", "warn", "warning":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	case "off", "none":
+		return slog.New(slog.DiscardHandler), nil
+	default:
+		return nil, usageErrorf("--log-level: unknown level %q (use debug, info, warn, error or off)", sanitize(lvl))
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level})), nil
+}
+
+// stdinIsTerminal reports whether a person can answer a question on stdin.
+func (a *app) stdinIsTerminal() bool {
+	f, ok := a.stdin.(*os.File)
+	return ok && term.IsTerminal(f.Fd())
+}
+
+// readLine reads one line from stdin, without its line ending.
+func (a *app) readLine() (string, error) {
+	if a.lines == nil {
+		a.lines = bufio.NewReaderSize(a.stdin, 4096)
+	}
+	line, err := a.lines.ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		if errors.Is(err, io.EOF) {
+			return "", io.EOF
+		}
+		return "", fmt.Errorf("reading stdin: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// credential returns a secret or token given by a flag, by "-" (one line
+// of stdin) or by an environment variable, in that order. The value is
+// never echoed in any message.
+func (a *app) credential(cmd *cobra.Command, flag, value, env string) (string, error) {
+	if !cmd.Flags().Changed(flag) {
+		value = a.getenv(env)
+	}
+	if value == "-" {
+		line, err := a.readLine()
+		if errors.Is(err, io.EOF) {
+			return "", usageErrorf("--%s -: nothing on stdin", flag)
+		}
+		if err != nil {
+			return "", err
+		}
+		value = line
+	}
+	return strings.TrimSpace(value), nil
+}
+
+// errCancelled is the answer "no" to a confirmation.
+var errCancelled = errors.New("cancelled; nothing was changed")
+
+// confirm asks a yes/no question on a terminal. With --yes it does not
+// ask; without a terminal it refuses, since nobody can answer.
+func (a *app) confirm(yes bool, what, question string) error {
+	if yes {
+		return nil
+	}
+	if !a.stdinIsTerminal() {
+		return usageErrorf("%s needs confirmation and stdin is not a terminal; pass --yes to confirm", what)
+	}
+	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
+	answer, err := a.readLine()
+	if errors.Is(err, io.EOF) {
+		fmt.Fprintln(a.stderr)
+		return errCancelled
+	}
+	if err != nil {
+		return err
+	}
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	return errCancelled
+}

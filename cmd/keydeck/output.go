@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/keydeck/keydeck/model"
+)
+
+// Time layouts: local time with the UTC offset, so a reader in any zone
+// knows what instant is meant.
+const (
+	timeShort = "2006-01-02 15:04 -07:00"
+	timeLong  = "2006-01-02 15:04:05 -07:00"
+)
+
+func fmtTime(t time.Time, layout string) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format(layout)
+}
+
+func fmtTimePtr(t *time.Time, layout, none string) string {
+	if t == nil || t.IsZero() {
+		return none
+	}
+	return fmtTime(*t, layout)
+}
+
+// usedOf is the "used/allocated" form of a quota.
+func usedOf(used, alloc int64) string {
+	return strconv.FormatInt(used, 10) + "/" + strconv.FormatInt(alloc, 10)
+}
+
+// sanitize makes user input safe to echo in a one-line message.
+func sanitize(s string) string { return model.Sanitize(s, 80) }
+
+// table writes aligned columns.
+type table struct{ w *tabwriter.Writer }
+
+func newTable(w io.Writer, header ...string) *table {
+	t := &table{tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
+	t.row(header...)
+	return t
+}
+
+func (t *table) row(cells ...string) {
+	for i, c := range cells {
+		// A tab or newline in a cell would break the columns.
+		cells[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
+	}
+	fmt.Fprintln(t.w, strings.Join(cells, "\t"))
+}
+
+func (t *table) flush() error { return t.w.Flush() }
+
+// fields writes "Label:  value" lines with the values aligned.
+func fields(w io.Writer, kv ...string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for i := 0; i+1 < len(kv); i += 2 {
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[i], kv[i+1])
+	}
+	return tw.Flush()
+}
+
+// writeJSON prints v as indented JSON followed by a newline.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// keyJSON is a key in --json output: the model's fields and tags, with the
+// permissions as an array of names.
+type keyJSON struct {
+	model.Key
+	Permissions []string `json:"permissions"`
+}
+
+func toKeyJSON(k model.Key) keyJSON { return keyJSON{Key: k, Permissions: k.Permissions.List()} }
+
+// secretJSON is the answer of create and regenerate: the only time the
+// secret is printed.
+type secretJSON struct {
+	Key          keyJSON `json:"key"`
+	ClientSecret string  `json:"client_secret"`
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/storage/sqlite"
+)
+
+// This file is the one place that picks a storage implementation: the
+// local SQLite file, or a keydeck server with --remote.
+
+// openStore returns the key store the command works on and a function that
+// releases it.
+func (a *app) openStore(cmd *cobra.Command) (storage.Store, func(), error) {
+	if base := a.remoteURL(cmd); base != "" {
+		if cmd.Flags().Changed("account") {
+			return nil, nil, usageErrorf("--account is for local mode; with --remote the token decides the account")
+		}
+		u, err := checkRemoteURL(base, a.insecure)
+		if err != nil {
+			return nil, nil, err
+		}
+		token, err := a.credential(cmd, "token", a.token, envToken)
+		if err != nil {
+			return nil, nil, err
+		}
+		if token == "" {
+			return nil, nil, usageErrorf("--remote needs an account API token: --token T, --token - (stdin) or %s", envToken)
+		}
+		st, err := openRemote(cmd.Context(), u, token, a.insecure)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, func() { _ = st.Close() }, nil
+	}
+
+	db, err := a.openDB(cmd, sqlite.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := db.Store(a.account, a.actor())
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	return st, func() {
+		_ = st.Close()
+		_ = db.Close()
+	}, nil
+}
+
+// openAdmin opens the local database for administration (accounts,
+// tokens, SSH keys, backups), which is never available remotely.
+func (a *app) openAdmin(cmd *cobra.Command) (storage.Admin, error) {
+	if a.remoteURL(cmd) != "" {
+		return nil, usageErrorf("%q is local administration: it works on the database file, not with --remote", cmd.CommandPath())
+	}
+	return a.openDB(cmd, sqlite.Options{})
+}
+
+// openDB opens (creating if need be) the local database named by --db,
+// KEYDECK_DB or the XDG default. opt.Logger is filled in from --log-level
+// when nil. serve uses it with its own durability.
+func (a *app) openDB(cmd *cobra.Command, opt sqlite.Options) (*sqlite.DB, error) {
+	path, err := a.dbPath(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Logger == nil {
+		if opt.Logger, err = a.logger(cmd); err != nil {
+			return nil, err
+		}
+	}
+	// Open's errors name the path and say what is wrong with it.
+	return sqlite.Open(cmd.Context(), path, opt)
+}
+
+// dbPath is --db, else KEYDECK_DB, else the XDG default.
+func (a *app) dbPath(cmd *cobra.Command) (string, error) {
+	if cmd.Flags().Changed("db") {
+		if strings.TrimSpace(a.db) == "" {
+			return "", usageErrorf("--db: empty path")
+		}
+		return a.db, nil
+	}
+	if p := a.getenv(envDB); p != "" {
+		return p, nil
+	}
+	p, err := sqlite.DefaultPath()
+	if err != nil {
+		return "", fmt.Errorf("cannot find a place for the database (use --db): %w", err)
+	}
+	return p, nil
+}
+
+// remoteURL is --remote, else KEYDECK_REMOTE; "" means local mode.
+func (a *app) remoteURL(cmd *cobra.Command) string {
+	if cmd.Flags().Changed("remote") {
+		return strings.TrimSpace(a.remote)
+	}
+	return strings.TrimSpace(a.getenv(envRemote))
+}
+
+// checkRemoteURL accepts an http(s) URL with a host; plain http only to a
+// loopback host unless insecure, so a token never crosses a network in
+// clear text by accident.
+func checkRemoteURL(raw string, insecure bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageErrorf("--remote: %q is not an http:// or https:// URL", sanitize(raw))
+	}
+	if u.User != nil {
+		return nil, usageErrorf("--remote: put the token in --token or %s, not in the URL", envToken)
+	}
+	if u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()) {
+		return nil, usageErrorf("--remote: refusing plain http:// to %s, which is not loopback (the token would cross the network unencrypted); use https:// or pass --insecure", sanitize(u.Hostname()))
+	}
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// errNoRemote is returned while this build has no remote client.
+var errNoRemote = errors.New("this keydeck build cannot talk to a server yet (--remote needs the storage/remote client)")
+
+// openRemote connects to a keydeck server. It is the hook where the
+// storage/remote client plugs in (remote.New(u.String(), token,
+// remote.Options{Insecure: insecure})).
+func openRemote(_ context.Context, u *url.URL, token string, insecure bool) (storage.Store, error) {
+	_, _, _ = u, token, insecure
+	return nil, errNoRemote
+}
