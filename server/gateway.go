@@ -1,0 +1,210 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/server/api"
+)
+
+// Headers of the gateway.
+const (
+	HeaderClientID     = "X-Client-Id"
+	HeaderClientSecret = "X-Client-Secret"
+	// HeaderVerifiedID is set on requests sent upstream to the Client ID
+	// that was verified; a client's own value is removed first.
+	HeaderVerifiedID = "X-Keydeck-Client-Id"
+)
+
+// CreditCost prices the gateway requests a ServeMux pattern matches.
+type CreditCost struct {
+	Pattern string // "POST /media", "/media/", "GET /media/{id}/thumb"
+	Credits int64
+}
+
+// ParseCreditCost reads an operator's --credit-cost value, "PATTERN=N":
+// PATTERN is a net/http ServeMux pattern (an optional method, then a path;
+// a path ending in / matches everything under it; GET also matches HEAD)
+// and N the credits each matching request costs.
+func ParseCreditCost(s string) (CreditCost, error) {
+	i := strings.LastIndexByte(s, '=')
+	if i < 0 {
+		return CreditCost{}, fmt.Errorf("credit cost %q: use PATTERN=N, e.g. 'POST /media=5'", model.Sanitize(s, 80))
+	}
+	pat, num := strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:])
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > model.MaxQuota {
+		return CreditCost{}, fmt.Errorf("credit cost %q: %q is not a whole number of credits from 0 to %d", model.Sanitize(s, 80), model.Sanitize(num, 20), int64(model.MaxQuota))
+	}
+	if pat == "" {
+		return CreditCost{}, fmt.Errorf("credit cost %q: the pattern is empty; use e.g. 'POST /media=5'", model.Sanitize(s, 80))
+	}
+	return CreditCost{Pattern: pat, Credits: n}, nil
+}
+
+// costHandler marks a pattern's price inside the cost mux; it is never
+// served.
+type costHandler int64
+
+func (costHandler) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+// costTable finds the price of a request with the same matching rules as
+// net/http (most specific pattern wins).
+type costTable struct{ mux *http.ServeMux }
+
+func newCostTable(costs []CreditCost) (t costTable, err error) {
+	t.mux = http.NewServeMux()
+	for _, c := range costs {
+		if err := register(t.mux, c); err != nil {
+			return costTable{}, err
+		}
+	}
+	return t, nil
+}
+
+// register adds one pattern; ServeMux panics on a bad or conflicting
+// pattern, which becomes an error here.
+func register(mux *http.ServeMux, c CreditCost) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("credit cost %q: %v", model.Sanitize(c.Pattern, 80), r)
+		}
+	}()
+	mux.Handle(c.Pattern, costHandler(c.Credits))
+	return nil
+}
+
+func (t costTable) cost(r *http.Request) int64 {
+	h, _ := t.mux.Handler(r)
+	if c, ok := h.(costHandler); ok {
+		return int64(c)
+	}
+	return 0
+}
+
+// gateway verifies each request's key and proxies the allowed ones.
+type gateway struct {
+	s     *Server
+	costs costTable
+	proxy *httputil.ReverseProxy
+}
+
+func newGateway(s *Server, upstream *url.URL, costs []CreditCost, timeout time.Duration) (*gateway, error) {
+	if upstream.Scheme != "http" && upstream.Scheme != "https" || upstream.Host == "" {
+		return nil, fmt.Errorf("upstream %q: give an http:// or https:// URL with a host", model.Sanitize(upstream.String(), 200))
+	}
+	if upstream.User != nil {
+		return nil, errors.New("upstream: put no credentials in the URL")
+	}
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	ct, err := newCostTable(costs)
+	if err != nil {
+		return nil, err
+	}
+	g := &gateway{s: s, costs: ct}
+	transport := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		ExpectContinueTimeout: time.Second,
+	}
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(upstream)
+			pr.SetXForwarded()
+		},
+		Transport: transport,
+		ModifyResponse: func(resp *http.Response) error {
+			// The gateway's own quota headers (set before proxying) win.
+			resp.Header.Del("RateLimit")
+			resp.Header.Del("RateLimit-Policy")
+			return nil
+		},
+		ErrorHandler: g.upstreamFailed,
+	}
+	return g, nil
+}
+
+// gatewayMethods are the methods the gateway maps to an operation.
+const gatewayMethods = "DELETE, GET, HEAD, PATCH, POST, PUT"
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := g.s
+	start := time.Now()
+	op, ok := model.OperationForMethod(r.Method)
+	if !ok {
+		w.Header().Set("Allow", gatewayMethods)
+		p := api.NewProblem(http.StatusMethodNotAllowed, api.TypeMethodNotAllowed, r.Method+" is not one of the methods keydeck maps to an operation ("+gatewayMethods+")")
+		p.Allow = strings.Split(gatewayMethods, ", ")
+		s.writeProblem(w, p)
+		return
+	}
+	id, secret, basic := credentials(r)
+	setClientID(w, id)
+	res, err := s.check(r, model.VerifyRequest{ClientID: id, ClientSecret: secret, Operation: op, Credits: g.costs.cost(r)})
+	if err != nil {
+		s.metrics.verified(sourceGateway, 0, start)
+		s.fail(w, r, err)
+		return
+	}
+	s.metrics.verified(sourceGateway, res.Verdict, start)
+	if res.Verdict != model.Allowed {
+		if res.Verdict == model.DeniedUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Basic realm="keydeck", charset="UTF-8"`)
+		}
+		s.writeDenial(w, res, op)
+		return
+	}
+	s.setRateLimit(w.Header(), res)
+	h := r.Header
+	h.Del(HeaderClientID)
+	h.Del(HeaderClientSecret)
+	if basic {
+		h.Del("Authorization")
+	}
+	h.Set(HeaderVerifiedID, res.ClientID)
+	g.proxy.ServeHTTP(w, r)
+}
+
+// credentials reads the key from X-Client-Id + X-Client-Secret or, when
+// neither is present, from Authorization: Basic. basic says the
+// Authorization header carried them (and so must not go upstream). A
+// request with neither gets empty strings, which the store answers 401
+// like any other bad credential.
+func credentials(r *http.Request) (id, secret string, basic bool) {
+	id, secret = r.Header.Get(HeaderClientID), r.Header.Get(HeaderClientSecret)
+	if id != "" || secret != "" {
+		return id, secret, false
+	}
+	if u, p, ok := r.BasicAuth(); ok {
+		return u, p, true
+	}
+	return "", "", false
+}
+
+// upstreamFailed answers 502 when the upstream cannot be reached or fails
+// mid-answer. The unit stays consumed (see the package doc).
+func (g *gateway) upstreamFailed(w http.ResponseWriter, r *http.Request, err error) {
+	g.s.metrics.upstream.Inc()
+	if r.Context().Err() == nil {
+		g.s.log.Warn("gateway: upstream failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	w.Header().Del(HeaderVerifiedID)
+	g.s.writeProblem(w, api.NewProblem(http.StatusBadGateway, api.TypeUpstreamFailed,
+		"the upstream service cannot be reached or failed to answer; the request's unit was counted"))
+}

@@ -1,0 +1,181 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/server/api"
+	"github.com/keydeck/keydeck/storage"
+)
+
+// writeJSON answers with v as JSON. API answers are never cached: some
+// carry a secret, all carry live counts.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only our own wire types get here; they always marshal.
+		panic(fmt.Sprintf("server: cannot encode %T: %v", v, err))
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}
+
+// writeProblem answers with an RFC 9457 problem.
+func (s *Server) writeProblem(w http.ResponseWriter, p *api.Problem) {
+	body, err := json.Marshal(p)
+	if err != nil {
+		panic(fmt.Sprintf("server: cannot encode a problem: %v", err))
+	}
+	h := w.Header()
+	h.Set("Content-Type", api.ContentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if p.Status == http.StatusUnauthorized && p.Type == api.TypeUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="keydeck"`)
+	}
+	w.WriteHeader(p.Status)
+	w.Write(append(body, '\n'))
+}
+
+// fail answers with the problem for a store error; errors it does not
+// know are logged and answered 500 without their text.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if p, ok := api.FromError(err); ok {
+		if p.Status >= 500 {
+			s.errorf(r, err, "store unavailable")
+		}
+		s.writeProblem(w, p)
+		return
+	}
+	s.errorf(r, err, "internal error")
+	s.writeProblem(w, api.NewProblem(http.StatusInternalServerError, api.TypeInternal,
+		"internal error; the server log has the details"))
+}
+
+// badRequest answers 400 with a one-line reason.
+func (s *Server) badRequest(w http.ResponseWriter, format string, args ...any) {
+	s.writeProblem(w, api.NewProblem(http.StatusBadRequest, api.TypeBadRequest, fmt.Sprintf(format, args...)))
+}
+
+// decode reads a JSON body of at most limit bytes into dst. optional
+// accepts an empty body (dst keeps its zero value). It answers the problem
+// itself and returns false on any failure.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, limit int64, dst any, optional bool) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.writeProblem(w, api.NewProblem(http.StatusRequestEntityTooLarge, api.TypeBodyTooLarge,
+				fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit)))
+			return false
+		}
+		s.badRequest(w, "cannot read the request body")
+		return false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return true
+		}
+		s.badRequest(w, "the request body is empty; send a JSON object")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		s.badRequest(w, "%s", jsonProblem(err))
+		return false
+	}
+	if dec.More() {
+		s.badRequest(w, "the request body holds more than one JSON value")
+		return false
+	}
+	return true
+}
+
+// jsonProblem explains a decoding error in one line without echoing the
+// body (which may hold a secret).
+func jsonProblem(err error) string {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("the request body is not valid JSON (at byte %d)", syn.Offset)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return fmt.Sprintf("the request body must be a JSON object, not %s", typ.Value)
+		}
+		return fmt.Sprintf("field %q must be %s, not %s", typ.Field, jsonTypeName(typ.Type.Kind().String()), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the request body is not valid JSON (it ends too early)"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return "the request body is not valid JSON"
+}
+
+func jsonTypeName(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
+		return "a number"
+	case kind == "string":
+		return "a string"
+	case kind == "bool":
+		return "true or false"
+	case kind == "slice":
+		return "a list"
+	}
+	return "an object"
+}
+
+// TokenActor is the actor a token's changes are recorded under: the
+// token's hint, never the token.
+func TokenActor(token string) string { return "token:…" + model.Hint(token) }
+
+// authed runs h with the store of the account whose token the request
+// carries; without a valid token it answers 401.
+func (s *Server) authed(h func(*Server, http.ResponseWriter, *http.Request, storage.Store)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := bearer(r)
+		if !ok || model.CheckSecret(model.TokenPrefix, tok) != nil {
+			s.writeProblem(w, api.NewProblem(http.StatusUnauthorized, api.TypeUnauthorized, model.ErrUnauthorized.Error()))
+			return
+		}
+		acct, err := s.admin.AuthenticateToken(r.Context(), tok)
+		if err != nil {
+			if errors.Is(err, model.ErrUnauthorized) || errors.Is(err, model.ErrNotFound) {
+				err = model.ErrUnauthorized
+			}
+			s.fail(w, r, err)
+			return
+		}
+		st, err := s.admin.Store(acct.Name, TokenActor(tok))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(s, w, r, st)
+	}
+}
+
+// bearer reads "Authorization: Bearer <token>".
+func bearer(r *http.Request) (string, bool) {
+	v := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}

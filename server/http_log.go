@@ -1,0 +1,211 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// AccessLog writes one slog line per request, off the request path: a
+// handler hands its entry to a buffered channel and goes on; one goroutine
+// formats the entries and writes them in batches. When the channel is full
+// (the output cannot keep up) entries are dropped and counted rather than
+// slowing requests down.
+//
+// An entry has the listener, method, route, path (never the query string),
+// status, size, duration, remote address and, for verifications, the
+// public Client ID. It never has a secret, a token, a body or a header.
+type AccessLog struct {
+	ch      chan accessEntry
+	quit    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	dropped atomic.Uint64
+	out     io.Writer
+	buf     bytes.Buffer
+	h       slog.Handler
+}
+
+type accessEntry struct {
+	at       time.Time
+	listener string
+	method   string
+	route    string
+	path     string
+	status   int
+	size     int64
+	dur      time.Duration
+	remote   string
+	clientID string
+}
+
+// accessQueue is how many entries may wait for the writer.
+const accessQueue = 16384
+
+// NewAccessLog starts an access log writing to out, as JSON lines or as
+// slog text.
+func NewAccessLog(out io.Writer, asJSON bool) *AccessLog {
+	l := &AccessLog{
+		ch:   make(chan accessEntry, accessQueue),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
+		out:  out,
+	}
+	if asJSON {
+		l.h = slog.NewJSONHandler(&l.buf, nil)
+	} else {
+		l.h = slog.NewTextHandler(&l.buf, nil)
+	}
+	go l.run()
+	return l
+}
+
+// Dropped counts the entries lost because the output could not keep up.
+func (l *AccessLog) Dropped() uint64 { return l.dropped.Load() }
+
+// Close writes what is queued and stops the writer. Entries logged after
+// Close are dropped.
+func (l *AccessLog) Close() error {
+	l.once.Do(func() { close(l.quit) })
+	<-l.done
+	return nil
+}
+
+func (l *AccessLog) add(e accessEntry) {
+	select {
+	case l.ch <- e:
+	default:
+		l.dropped.Add(1)
+	}
+}
+
+func (l *AccessLog) run() {
+	defer close(l.done)
+	for {
+		select {
+		case e := <-l.ch:
+			l.format(e)
+			// Batch what else is queued, then write it in one call, so
+			// lines never interleave with other writers of out.
+		batch:
+			for n := 0; n < 512; n++ {
+				select {
+				case e := <-l.ch:
+					l.format(e)
+				default:
+					break batch
+				}
+			}
+			l.flush()
+		case <-l.quit:
+			for {
+				select {
+				case e := <-l.ch:
+					l.format(e)
+				default:
+					l.flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+func (l *AccessLog) format(e accessEntry) {
+	rec := slog.NewRecord(e.at, slog.LevelInfo, "access", 0)
+	rec.AddAttrs(
+		slog.String("listener", e.listener),
+		slog.String("method", e.method),
+		slog.String("route", e.route),
+		slog.String("path", e.path),
+		slog.Int("status", e.status),
+		slog.Int64("bytes", e.size),
+		slog.Duration("dur", e.dur),
+		slog.String("remote", e.remote),
+	)
+	if e.clientID != "" {
+		rec.AddAttrs(slog.String("client_id", e.clientID))
+	}
+	l.h.Handle(context.Background(), rec)
+}
+
+func (l *AccessLog) flush() {
+	if l.buf.Len() == 0 {
+		return
+	}
+	l.out.Write(l.buf.Bytes())
+	l.buf.Reset()
+}
+
+// statusWriter remembers what a handler answered, for the access log and
+// the metrics. Unwrap lets http.ResponseController (and so the gateway's
+// reverse proxy) reach Flush and Hijack.
+type statusWriter struct {
+	http.ResponseWriter
+	status   int
+	size     int64
+	clientID string
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.size += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// statusOf is what the handler answered (200 if it wrote nothing).
+func statusOf(w http.ResponseWriter) int {
+	if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+		return sw.status
+	}
+	return http.StatusOK
+}
+
+// setClientID names the key a request used in its access-log entry.
+func setClientID(w http.ResponseWriter, id string) {
+	if sw, ok := w.(*statusWriter); ok && len(id) <= 64 {
+		sw.clientID = id
+	}
+}
+
+// logged wraps a listener's handler: every request gets a statusWriter and,
+// with an access log, an entry.
+func (s *Server) logged(listener string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if s.access == nil {
+			return
+		}
+		s.access.add(accessEntry{
+			at:       start,
+			listener: listener,
+			method:   r.Method,
+			route:    r.Pattern,
+			path:     r.URL.Path,
+			status:   statusOf(sw),
+			size:     sw.size,
+			dur:      time.Since(start),
+			remote:   r.RemoteAddr,
+			clientID: sw.clientID,
+		})
+	})
+}

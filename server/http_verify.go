@@ -1,0 +1,159 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/server/api"
+)
+
+// verify is POST /v1/verify, the hot path: decode, one Admin.Verify, answer.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var req api.VerifyRequest
+	if !s.decode(w, r, verifyMaxBodyBytes, &req, false) {
+		return
+	}
+	op, err := model.ParseOperation(req.Operation)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Credits < 0 {
+		s.writeProblem(w, validation("credits", "credits cannot be negative"))
+		return
+	}
+	setClientID(w, req.ClientID)
+	res, err := s.check(r, model.VerifyRequest{ClientID: req.ClientID, ClientSecret: req.ClientSecret, Operation: op, Credits: req.Credits})
+	if err != nil {
+		s.metrics.verified(sourceAPI, 0, start)
+		s.fail(w, r, err)
+		return
+	}
+	s.metrics.verified(sourceAPI, res.Verdict, start)
+	if res.Verdict != model.Allowed {
+		s.writeDenial(w, res, op)
+		return
+	}
+	s.setRateLimit(w.Header(), res)
+	writeJSON(w, http.StatusOK, api.VerifyAnswer{
+		Allowed:       true,
+		ClientID:      res.ClientID,
+		Operation:     op.String(),
+		Kind:          res.Kind.String(),
+		Limit:         res.Limit,
+		Remaining:     res.Remaining,
+		Credits:       req.Credits,
+		Period:        string(res.Period),
+		PeriodSeconds: res.PeriodSeconds,
+		ResetsAt:      resetsAt(res),
+	})
+}
+
+// check asks the store. A store that reports bad credentials as an error
+// rather than a verdict gets the same 401 as one that returns the verdict.
+func (s *Server) check(r *http.Request, req model.VerifyRequest) (model.VerifyResult, error) {
+	res, err := s.admin.Verify(r.Context(), req)
+	if errors.Is(err, model.ErrInvalidCredentials) || errors.Is(err, model.ErrMalformedSecret) || errors.Is(err, model.ErrRevoked) {
+		return model.VerifyResult{Verdict: model.DeniedUnauthorized}, nil
+	}
+	if err == nil && res.Verdict == model.DeniedUnauthorized {
+		// Nothing about the key leaves on a 401.
+		res = model.VerifyResult{Verdict: model.DeniedUnauthorized}
+	}
+	return res, err
+}
+
+// writeDenial answers a verification that was not allowed: the one 401
+// for every bad credential, else 403/429/402 with the quota's state.
+func (s *Server) writeDenial(w http.ResponseWriter, res model.VerifyResult, op model.Operation) {
+	if res.Verdict == model.DeniedUnauthorized {
+		s.writeProblem(w, api.InvalidCredentials())
+		return
+	}
+	s.setRateLimit(w.Header(), res)
+	var p *api.Problem
+	switch res.Verdict {
+	case model.DeniedForbidden:
+		p = api.NewProblem(http.StatusForbidden, api.TypeForbidden,
+			"the key lacks the "+op.Permission().String()+" permission this operation needs")
+		p.Title = model.ErrForbidden.Error()
+	case model.DeniedQuota:
+		p = api.NewProblem(http.StatusTooManyRequests, api.TypeQuotaExceeded, quotaDetail(res))
+		p.Title = model.ErrQuotaExceeded.Error()
+		if t, ok := s.secondsToReset(res); ok {
+			w.Header().Set("Retry-After", strconv.FormatInt(t, 10))
+		}
+	case model.DeniedCredits:
+		p = api.NewProblem(http.StatusPaymentRequired, api.TypeCreditsExhausted, "the account does not have enough credits for this request")
+	default:
+		p = api.NewProblem(http.StatusInternalServerError, api.TypeInternal, "internal error")
+	}
+	p.ClientID = res.ClientID
+	if res.Kind != 0 {
+		p.Kind = res.Kind.String()
+		p.Limit, p.Remaining = &res.Limit, &res.Remaining
+	}
+	p.Period = string(res.Period)
+	if res.Period != model.PeriodNone && res.PeriodSeconds > 0 {
+		p.PeriodSeconds = &res.PeriodSeconds
+	}
+	p.ResetsAt = resetsAt(res)
+	s.writeProblem(w, p)
+}
+
+func quotaDetail(res model.VerifyResult) string {
+	d := "Quota Exceeded: the key's " + res.Kind.String() + " allocation of " + strconv.FormatInt(res.Limit, 10) + " is used up"
+	if at := resetsAt(res); at != nil {
+		return d + " until " + at.Format(time.RFC3339) + " (UTC)"
+	}
+	return d + " (the account's period never resets)"
+}
+
+func resetsAt(res model.VerifyResult) *time.Time {
+	if res.Period == model.PeriodNone || res.ResetsAt.IsZero() {
+		return nil
+	}
+	t := res.ResetsAt.UTC()
+	return &t
+}
+
+// setRateLimit writes the IETF RateLimit header fields for the quota the
+// request used:
+//
+//	RateLimit-Policy: "query";q=<allocation>;w=<seconds in the period>
+//	RateLimit: "query";r=<remaining>;t=<seconds until the reset>
+//
+// A period that never resets has no w and no t.
+func (s *Server) setRateLimit(h http.Header, res model.VerifyResult) {
+	if res.Kind == 0 {
+		return
+	}
+	name := `"` + res.Kind.String() + `"`
+	policy := name + ";q=" + strconv.FormatInt(res.Limit, 10)
+	limit := name + ";r=" + strconv.FormatInt(res.Remaining, 10)
+	if res.Period != model.PeriodNone && res.PeriodSeconds > 0 {
+		policy += ";w=" + strconv.FormatInt(res.PeriodSeconds, 10)
+	}
+	if t, ok := s.secondsToReset(res); ok {
+		limit += ";t=" + strconv.FormatInt(t, 10)
+	}
+	h.Set("RateLimit-Policy", policy)
+	h.Set("RateLimit", limit)
+}
+
+// secondsToReset is the whole seconds (rounded up) until the period
+// resets; false for a period that never does.
+func (s *Server) secondsToReset(res model.VerifyResult) (int64, bool) {
+	if res.Period == model.PeriodNone || res.ResetsAt.IsZero() {
+		return 0, false
+	}
+	d := res.ResetsAt.Sub(s.now())
+	if d <= 0 {
+		return 0, true
+	}
+	return int64((d + time.Second - 1) / time.Second), true
+}

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/keydeck/keydeck/server/api"
+	"github.com/keydeck/keydeck/storage"
+)
+
+// Route is one endpoint of the HTTP API. The mux is built from Routes, and
+// a test checks Routes against assets/openapi.json both ways.
+type Route struct {
+	Method string // GET routes answer HEAD too
+	// Path in ServeMux (and OpenAPI) form: /v1/keys/{client_id}.
+	Path string
+	// OperationID is the route's operationId in the OpenAPI document.
+	OperationID string
+	// Auth: the route needs an account token (Authorization: Bearer kdt_…)
+	// and sees only that account.
+	Auth bool
+
+	plain   func(*Server, http.ResponseWriter, *http.Request)
+	account func(*Server, http.ResponseWriter, *http.Request, storage.Store)
+}
+
+// Pattern is the route's ServeMux pattern, "GET /v1/keys".
+func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
+
+// Routes is the route table of the HTTP API.
+func Routes() []Route {
+	return []Route{
+		{Method: "POST", Path: "/v1/verify", OperationID: "verify", plain: (*Server).verify},
+		{Method: "GET", Path: "/v1/account", OperationID: "getAccount", Auth: true, account: (*Server).getAccount},
+		{Method: "GET", Path: "/v1/keys", OperationID: "listKeys", Auth: true, account: (*Server).listKeys},
+		{Method: "POST", Path: "/v1/keys", OperationID: "createKey", Auth: true, account: (*Server).createKey},
+		{Method: "GET", Path: "/v1/keys/{client_id}", OperationID: "getKey", Auth: true, account: (*Server).getKey},
+		{Method: "PATCH", Path: "/v1/keys/{client_id}", OperationID: "editKey", Auth: true, account: (*Server).editKey},
+		{Method: "POST", Path: "/v1/keys/{client_id}/regenerate", OperationID: "regenerateKey", Auth: true, account: (*Server).regenerateKey},
+		{Method: "POST", Path: "/v1/keys/{client_id}/revoke", OperationID: "revokeKey", Auth: true, account: (*Server).revokeKey},
+		{Method: "POST", Path: "/v1/keys/{client_id}/release", OperationID: "releaseKey", Auth: true, account: (*Server).releaseKey},
+		{Method: "GET", Path: "/v1/keys/{client_id}/usage", OperationID: "keyUsage", Auth: true, account: (*Server).keyUsage},
+		{Method: "GET", Path: "/v1/audit", OperationID: "listAudit", Auth: true, account: (*Server).listAudit},
+		{Method: "GET", Path: "/healthz", OperationID: "healthz", plain: (*Server).healthz},
+		{Method: "GET", Path: "/metrics", OperationID: "metrics", plain: (*Server).serveMetrics},
+		{Method: "GET", Path: "/openapi.json", OperationID: "openapi", plain: (*Server).openapi},
+	}
+}
+
+// newMux registers every route, a 405 answer for the other methods of
+// each path, and a 404 answer for every other path, all as problem+json.
+func (s *Server) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	allow := map[string][]string{}
+	var paths []string
+	for _, rt := range Routes() {
+		var h http.HandlerFunc
+		if rt.Auth {
+			h = s.authed(rt.account)
+		} else {
+			plain := rt.plain
+			h = func(w http.ResponseWriter, r *http.Request) { plain(s, w, r) }
+		}
+		mux.Handle(rt.Pattern(), s.metrics.instrument(rt.Pattern(), h))
+		if _, ok := allow[rt.Path]; !ok {
+			paths = append(paths, rt.Path)
+		}
+		allow[rt.Path] = append(allow[rt.Path], rt.Method)
+		if rt.Method == "GET" {
+			allow[rt.Path] = append(allow[rt.Path], "HEAD")
+		}
+	}
+	for _, p := range paths {
+		methods := allow[p]
+		slices.Sort(methods)
+		list := strings.Join(methods, ", ")
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", list)
+			pr := api.NewProblem(http.StatusMethodNotAllowed, api.TypeMethodNotAllowed, r.Method+" is not allowed on "+p+" (use "+list+")")
+			pr.Allow = methods
+			s.writeProblem(w, pr)
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeProblem(w, api.NewProblem(http.StatusNotFound, api.TypeNoSuchEndpoint, "no such endpoint; see /openapi.json"))
+	})
+	return mux
+}
