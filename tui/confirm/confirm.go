@@ -1,0 +1,184 @@
+// Package confirm is the dialog every destructive action goes through. The
+// focus starts on the safe choice; an optional checkbox carries a choice
+// such as "return allocation to the account".
+package confirm
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/keydeck/keydeck/tui/format"
+	"github.com/keydeck/keydeck/tui/keys"
+	"github.com/keydeck/keydeck/tui/styles"
+)
+
+// ResultMsg is sent when the dialog closes: Confirmed is false for cancel;
+// Option is the checkbox's final state.
+type ResultMsg struct {
+	Confirmed bool
+	Option    bool
+}
+
+// Spec is what a dialog says.
+type Spec struct {
+	Title string
+	// Body is paragraphs of plain text.
+	Body         []string
+	ConfirmLabel string // e.g. "Revoke key"
+	CancelLabel  string // default "Cancel"
+	// OptionLabel, when set, adds a checkbox starting at OptionValue.
+	OptionLabel string
+	OptionValue bool
+}
+
+// KeyMap is the dialog's bindings.
+type KeyMap struct {
+	Next, Prev, Toggle, Press, Cancel key.Binding
+}
+
+// DefaultKeyMap returns the dialog's bindings.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Next:   keys.Next(),
+		Prev:   keys.Prev(),
+		Toggle: key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "toggle")),
+		Press:  keys.Enter("choose"),
+		Cancel: key.NewBinding(key.WithKeys("esc", "ctrl+c"), key.WithHelp("esc", "cancel")),
+	}
+}
+
+// focus targets, in tab order.
+const (
+	focusOption = iota
+	focusCancel
+	focusConfirm
+)
+
+// Model is one open dialog.
+type Model struct {
+	spec   Spec
+	option bool
+	focus  int
+
+	styles        styles.Styles
+	keys          KeyMap
+	width, height int
+}
+
+// New opens a dialog with the focus on Cancel.
+func New(spec Spec, st styles.Styles) Model {
+	if spec.CancelLabel == "" {
+		spec.CancelLabel = "Cancel"
+	}
+	return Model{spec: spec, option: spec.OptionValue, focus: focusCancel, styles: st, keys: DefaultKeyMap(), width: 80, height: 20}
+}
+
+// SetStyles replaces the styles.
+func (m *Model) SetStyles(st styles.Styles) { m.styles = st }
+
+// SetSize sets the area the dialog is centred in.
+func (m *Model) SetSize(w, h int) { m.width, m.height = w, h }
+
+// Option is the checkbox's state.
+func (m Model) Option() bool { return m.option }
+
+// FocusedConfirm reports whether enter would confirm.
+func (m Model) FocusedConfirm() bool { return m.focus == focusConfirm }
+
+func (m *Model) step(d int) {
+	first := focusCancel
+	if m.spec.OptionLabel != "" {
+		first = focusOption
+	}
+	n := focusConfirm - first + 1
+	m.focus = first + ((m.focus-first+d)%n+n)%n
+}
+
+// Update handles the dialog's keys.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return m, nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Cancel):
+		return m, send(ResultMsg{Confirmed: false, Option: m.option})
+	case key.Matches(k, m.keys.Next):
+		m.step(1)
+	case key.Matches(k, m.keys.Prev):
+		m.step(-1)
+	case key.Matches(k, m.keys.Toggle):
+		if m.focus == focusOption {
+			m.option = !m.option
+		}
+	case key.Matches(k, m.keys.Press):
+		switch m.focus {
+		case focusOption:
+			m.option = !m.option
+		case focusCancel:
+			return m, send(ResultMsg{Confirmed: false, Option: m.option})
+		case focusConfirm:
+			return m, send(ResultMsg{Confirmed: true, Option: m.option})
+		}
+	}
+	return m, nil
+}
+
+func send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+
+// ShortHelp implements help.KeyMap.
+func (m Model) ShortHelp() []key.Binding {
+	b := []key.Binding{m.keys.Next, m.keys.Press}
+	if m.spec.OptionLabel != "" {
+		b = append(b, m.keys.Toggle)
+	}
+	return append(b, m.keys.Cancel)
+}
+
+// FullHelp implements help.KeyMap.
+func (m Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }
+
+// View draws the dialog centred in its area.
+func (m Model) View() string {
+	s := m.styles
+	inner := min(64, max(30, m.width-8))
+	var b strings.Builder
+	b.WriteString(s.Title.Render(m.spec.Title))
+	b.WriteString("\n")
+	for _, p := range m.spec.Body {
+		b.WriteString("\n")
+		b.WriteString(format.Wrap(p, inner, 0, s.Value))
+		b.WriteString("\n")
+	}
+	if m.spec.OptionLabel != "" {
+		box := "[ ] "
+		if m.option {
+			box = "[x] "
+		}
+		st := s.Checkbox
+		pre := "  "
+		if m.focus == focusOption {
+			st, pre = s.CheckboxFocus, "▸ "
+		}
+		b.WriteString("\n")
+		b.WriteString(st.Render(pre + box + m.spec.OptionLabel))
+		b.WriteString("\n")
+	}
+	cancel, confirm := s.Button, s.Button
+	cl, ol := "  "+m.spec.CancelLabel+"  ", "  "+m.spec.ConfirmLabel+"  "
+	switch m.focus {
+	case focusCancel:
+		cancel = s.ButtonFocused
+		cl = "▸ " + m.spec.CancelLabel + "  "
+	case focusConfirm:
+		confirm = s.ButtonDanger
+		ol = "▸ " + m.spec.ConfirmLabel + "  "
+	}
+	b.WriteString("\n")
+	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Top, cancel.Render(cl), "   ", confirm.Render(ol)))
+	box := s.DialogWarn.Width(inner + 6).Render(b.String())
+	return lipgloss.Place(m.width, max(1, m.height), lipgloss.Center, lipgloss.Center, box)
+}

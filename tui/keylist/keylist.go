@@ -1,0 +1,663 @@
+// Package keylist is the API Keys table: the account's keys, one row each,
+// with only the visible rows drawn, a "/" filter by name or Client ID, a
+// toggle for revoked keys and three sort orders. It holds no store: the root
+// model loads snapshots and hands them over.
+package keylist
+
+import (
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/tui/chart"
+	"github.com/keydeck/keydeck/tui/format"
+	"github.com/keydeck/keydeck/tui/keys"
+	"github.com/keydeck/keydeck/tui/styles"
+)
+
+// Messages the list sends to its parent.
+type (
+	// OpenMsg asks for the details of a key.
+	OpenMsg struct{ Row Row }
+	// CreateMsg asks for the creation wizard.
+	CreateMsg struct{}
+	// EditMsg asks to edit a key.
+	EditMsg struct{ Row Row }
+	// RegenerateMsg asks to regenerate a key's secret (after a confirm).
+	RegenerateMsg struct{ Row Row }
+	// RevokeMsg asks to revoke a key (after a confirm).
+	RevokeMsg struct{ Row Row }
+)
+
+// KeyMap is the list's bindings.
+type KeyMap struct {
+	Up, Down, PageUp, PageDown, Home, End key.Binding
+	Open                                  key.Binding
+	Create                                key.Binding
+	Edit                                  key.Binding
+	Regenerate                            key.Binding
+	Revoke                                key.Binding
+	Filter                                key.Binding
+	ClearFilter                           key.Binding
+	ApplyFilter                           key.Binding
+	ToggleRevoked                         key.Binding
+	Sort                                  key.Binding
+	// Global bindings the root handles, listed here so help shows them.
+	Refresh, Help, Quit key.Binding
+}
+
+// DefaultKeyMap returns the list's bindings.
+func DefaultKeyMap() KeyMap {
+	g := keys.NewGlobal()
+	return KeyMap{
+		Up: keys.Up(), Down: keys.Down(), PageUp: keys.PageUp(), PageDown: keys.PageDown(),
+		Home: keys.Home(), End: keys.End(),
+		Open:          keys.Enter("details"),
+		Create:        key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "generate key")),
+		Edit:          key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+		Regenerate:    key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "regenerate secret")),
+		Revoke:        key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "revoke")),
+		Filter:        key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		ClearFilter:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+		ApplyFilter:   key.NewBinding(key.WithKeys("enter", "down", "up"), key.WithHelp("enter", "keep filter")),
+		ToggleRevoked: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "show revoked")),
+		Sort:          key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
+		Refresh:       g.Refresh,
+		Help:          g.Help,
+		Quit:          g.Quit,
+	}
+}
+
+// Model is the key table.
+type Model struct {
+	styles styles.Styles
+	keys   KeyMap
+	loc    *time.Location
+	now    func() time.Time
+
+	snap   *Snapshot
+	view   []int32 // indices into snap.Rows: filtered, in sort order
+	cursor int     // index into view
+	offset int     // first visible index into view
+	// selected is the Client ID under the cursor, kept across reloads.
+	selected string
+
+	filter      textinput.Model
+	filtering   bool   // the filter field has the focus
+	query       string // applied filter, lower case
+	showRevoked bool
+	sort        storage.Sort
+
+	width, height int
+	lay           layout
+}
+
+// New returns an empty list; it shows "loading" until SetSnapshot.
+func New(st styles.Styles, loc *time.Location, now func() time.Time) Model {
+	if loc == nil {
+		loc = time.Local
+	}
+	if now == nil {
+		now = time.Now
+	}
+	f := textinput.New()
+	f.Prompt = "/ "
+	f.Placeholder = "name or Client ID"
+	f.CharLimit = 80
+	f.SetStyles(st.Input)
+	m := Model{styles: st, keys: DefaultKeyMap(), loc: loc, now: now, filter: f, sort: storage.SortCreated}
+	m.SetSize(80, 20)
+	return m
+}
+
+// SetStyles replaces the styles.
+func (m *Model) SetStyles(st styles.Styles) {
+	m.styles = st
+	m.filter.SetStyles(st.Input)
+}
+
+// SetSize sets the area the table draws in.
+func (m *Model) SetSize(w, h int) {
+	m.width, m.height = w, h
+	m.lay = computeLayout(w)
+	m.filter.SetWidth(max(10, w-4))
+	m.clamp()
+}
+
+// Snapshot returns the data shown.
+func (m Model) Snapshot() *Snapshot { return m.snap }
+
+// SetSnapshot shows new data, keeping the selected key under the cursor
+// when it is still there.
+func (m *Model) SetSnapshot(s *Snapshot) {
+	m.snap = s
+	m.rebuild(false)
+}
+
+// Filtering reports whether the filter field has the focus (so keys are
+// text, and q does not quit).
+func (m Model) Filtering() bool { return m.filtering }
+
+// Query is the applied filter.
+func (m Model) Query() string { return m.query }
+
+// ShowRevoked reports whether revoked keys are listed.
+func (m Model) ShowRevoked() bool { return m.showRevoked }
+
+// Sort is the current order.
+func (m Model) Sort() storage.Sort { return m.sort }
+
+// Visible is how many keys pass the filter.
+func (m Model) Visible() int { return len(m.view) }
+
+// Cursor is the position of the selection among the visible keys.
+func (m Model) Cursor() int { return m.cursor }
+
+// Selected returns the row under the cursor.
+func (m Model) Selected() (Row, bool) {
+	if m.snap == nil || m.cursor < 0 || m.cursor >= len(m.view) {
+		return Row{}, false
+	}
+	return m.snap.Rows[m.view[m.cursor]], true
+}
+
+// Empty reports whether the account has no keys at all (the empty state).
+func (m Model) Empty() bool {
+	return m.snap != nil && m.snap.Complete && len(m.snap.Rows) == 0
+}
+
+// rebuild recomputes the visible rows. narrow is set when the new filter
+// only adds characters to the old one, so the old result can be narrowed
+// instead of scanning every row again.
+func (m *Model) rebuild(narrow bool) {
+	if m.snap == nil {
+		m.view = nil
+		return
+	}
+	rows := m.snap.Rows
+	src := m.snap.Order(m.sort)
+	if narrow && m.view != nil {
+		src = m.view
+	}
+	q := m.query
+	out := make([]int32, 0, min(len(src), 4096))
+	if q == "" && m.showRevoked {
+		out = append(out[:0], src...)
+	} else {
+		for _, i := range src {
+			r := &rows[i]
+			if r.Revoked && !m.showRevoked {
+				continue
+			}
+			if q != "" && !strings.Contains(r.search, q) {
+				continue
+			}
+			out = append(out, i)
+		}
+	}
+	m.view = out
+	m.cursor = 0
+	if m.selected != "" {
+		for vi, i := range out {
+			if rows[i].ClientID == m.selected {
+				m.cursor = vi
+				break
+			}
+		}
+	}
+	m.clamp()
+}
+
+func (m *Model) tableHeight() int {
+	h := m.height - 2 // column titles and footer
+	if m.filtering || m.query != "" {
+		h--
+	}
+	return max(1, h)
+}
+
+func (m *Model) clamp() {
+	n := len(m.view)
+	if m.cursor >= n {
+		m.cursor = n - 1
+	}
+	if m.cursor < 0 {
+		m.cursor = 0
+	}
+	h := m.tableHeight()
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+h {
+		m.offset = m.cursor - h + 1
+	}
+	if m.offset > max(0, n-h) {
+		m.offset = max(0, n-h)
+	}
+	if m.offset < 0 {
+		m.offset = 0
+	}
+	if r, ok := m.Selected(); ok {
+		m.selected = r.ClientID
+	}
+}
+
+func (m *Model) move(d int) {
+	m.cursor += d
+	m.clamp()
+}
+
+// Update handles the list's keys.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	if m.filtering {
+		return m.updateFilter(msg)
+	}
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return m, nil
+	}
+	row, has := m.Selected()
+	switch {
+	case key.Matches(k, m.keys.Up):
+		m.move(-1)
+	case key.Matches(k, m.keys.Down):
+		m.move(1)
+	case key.Matches(k, m.keys.PageUp):
+		m.move(-m.tableHeight())
+	case key.Matches(k, m.keys.PageDown):
+		m.move(m.tableHeight())
+	case key.Matches(k, m.keys.Home):
+		m.move(-len(m.view))
+	case key.Matches(k, m.keys.End):
+		m.move(len(m.view))
+	case key.Matches(k, m.keys.Create):
+		return m, send(CreateMsg{})
+	case key.Matches(k, m.keys.Open):
+		if m.Empty() {
+			return m, send(CreateMsg{})
+		}
+		if has {
+			return m, send(OpenMsg{row})
+		}
+	case key.Matches(k, m.keys.Edit):
+		if has && row.Active() {
+			return m, send(EditMsg{row})
+		}
+	case key.Matches(k, m.keys.Regenerate):
+		if has && row.Active() {
+			return m, send(RegenerateMsg{row})
+		}
+	case key.Matches(k, m.keys.Revoke):
+		if has && row.Active() {
+			return m, send(RevokeMsg{row})
+		}
+	case key.Matches(k, m.keys.Filter):
+		m.filtering = true
+		m.filter.SetValue(m.query)
+		m.filter.CursorEnd()
+		m.clamp()
+		return m, m.filter.Focus()
+	case key.Matches(k, m.keys.ClearFilter):
+		if m.query != "" {
+			m.query = ""
+			m.filter.SetValue("")
+			m.rebuild(false)
+		}
+	case key.Matches(k, m.keys.ToggleRevoked):
+		m.showRevoked = !m.showRevoked
+		m.rebuild(false)
+	case key.Matches(k, m.keys.Sort):
+		switch m.sort {
+		case storage.SortCreated:
+			m.sort = storage.SortName
+		case storage.SortName:
+			m.sort = storage.SortUsage
+		default:
+			m.sort = storage.SortCreated
+		}
+		m.rebuild(false)
+	}
+	return m, nil
+}
+
+func (m Model) updateFilter(msg tea.Msg) (Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(k, m.keys.ClearFilter):
+			m.filtering = false
+			m.filter.Blur()
+			m.filter.SetValue("")
+			if m.query != "" {
+				m.query = ""
+				m.rebuild(false)
+			}
+			m.clamp()
+			return m, nil
+		case key.Matches(k, m.keys.ApplyFilter):
+			m.filtering = false
+			m.filter.Blur()
+			m.clamp()
+			if k.String() != "enter" {
+				return m.Update(msg)
+			}
+			return m, nil
+		}
+	}
+	var cmd tea.Cmd
+	m.filter, cmd = m.filter.Update(msg)
+	if q := strings.ToLower(strings.TrimSpace(m.filter.Value())); q != m.query {
+		narrow := m.query != "" && strings.Contains(q, m.query)
+		m.query = q
+		m.rebuild(narrow)
+	}
+	return m, cmd
+}
+
+func send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+
+// ShortHelp implements help.KeyMap for the current state.
+func (m Model) ShortHelp() []key.Binding {
+	k := m.keys
+	if m.filtering {
+		return []key.Binding{k.ApplyFilter, k.ClearFilter}
+	}
+	if m.Empty() {
+		return []key.Binding{keys.Enter("generate key"), k.Refresh, k.Help, k.Quit}
+	}
+	b := []key.Binding{k.Up, k.Open, k.Create, k.Filter, k.ToggleRevoked, k.Sort}
+	if m.query != "" {
+		b = append(b, k.ClearFilter)
+	}
+	return append(b, k.Help, k.Quit)
+}
+
+// FullHelp implements help.KeyMap.
+func (m Model) FullHelp() [][]key.Binding {
+	k := m.keys
+	if m.filtering {
+		return [][]key.Binding{{k.ApplyFilter, k.ClearFilter}}
+	}
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End},
+		{k.Open, k.Create, k.Edit, k.Regenerate, k.Revoke},
+		{k.Filter, k.ClearFilter, k.ToggleRevoked, k.Sort},
+		{k.Refresh, k.Help, k.Quit},
+	}
+}
+
+// SortLabel names the order for the footer.
+func SortLabel(s storage.Sort) string {
+	switch s {
+	case storage.SortName:
+		return "name"
+	case storage.SortUsage:
+		return "usage"
+	}
+	return "newest"
+}
+
+// layout is the widths of the columns for one terminal width.
+type layout struct {
+	name, id, perm, q, m, created, status, last int
+	idFull                                      bool
+	exact                                       bool
+	bar                                         int
+	createdTime                                 bool
+}
+
+const selW = 2
+
+func (l layout) total() int {
+	w := selW + l.name + 1 + l.id + 1 + l.perm + 1 + l.q + 1 + l.m + 1 + l.created
+	if l.status > 0 {
+		w += 1 + l.status
+	}
+	if l.last > 0 {
+		w += 1 + l.last
+	}
+	return w
+}
+
+// computeLayout fits the columns to width: at 80 columns Client IDs are
+// shortened and numbers compact; wider terminals get the status, the full
+// Client ID, exact numbers, longer bars, last use and times, in that order.
+func computeLayout(width int) layout {
+	l := layout{id: 13, perm: 4, q: 14, m: 14, created: 10, bar: 4}
+	const minName = 16
+	fixed := func() int { n := l.name; l.name = 0; t := l.total(); l.name = n; return t }
+	spare := func() int { return width - fixed() - 24 }
+	if spare() >= 8 {
+		l.status = 7
+	}
+	if spare() >= 13 {
+		l.id, l.idFull = 26, true
+	}
+	if spare() >= 12 {
+		l.exact = true
+		l.q, l.m = 20, 20
+	}
+	if spare() >= 12 {
+		l.bar = 10
+		l.q, l.m = l.q+6, l.m+6
+	}
+	if spare() >= 10 {
+		l.last = 9
+	}
+	if spare() >= 13 {
+		l.created, l.createdTime = 23, true
+	}
+	l.name = min(max(minName, width-fixed()), 64)
+	return l
+}
+
+// cell pads or cuts plain text to w cells.
+func cell(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s + strings.Repeat(" ", w-ansi.StringWidth(s))
+}
+
+func rcell(s string, w int) string {
+	if ansi.StringWidth(s) > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return strings.Repeat(" ", w-ansi.StringWidth(s)) + s
+}
+
+// View draws the table, or the empty or loading state.
+func (m Model) View() string {
+	s := m.styles
+	if m.snap == nil {
+		return s.Muted.Render("  Loading keys…")
+	}
+	if m.Empty() {
+		return m.emptyView()
+	}
+	var b strings.Builder
+	if m.filtering || m.query != "" {
+		b.WriteString(m.filter.View())
+		b.WriteByte('\n')
+	}
+	b.WriteString(m.headerLine())
+	b.WriteByte('\n')
+	h := m.tableHeight()
+	if len(m.view) == 0 {
+		b.WriteString(m.noMatch())
+		for i := 1; i < h; i++ {
+			b.WriteByte('\n')
+		}
+	} else {
+		end := min(len(m.view), m.offset+h)
+		for vi := m.offset; vi < end; vi++ {
+			b.WriteString(m.rowLine(&m.snap.Rows[m.view[vi]], vi == m.cursor))
+			b.WriteByte('\n')
+		}
+		for i := end - m.offset; i < h; i++ {
+			b.WriteByte('\n')
+		}
+	}
+	b.WriteString(m.footer())
+	return b.String()
+}
+
+func (m Model) noMatch() string {
+	s := m.styles
+	switch {
+	case m.query != "":
+		return s.Muted.Render("  No keys match “" + m.query + "”. esc clears the filter.")
+	case !m.showRevoked && m.snap.Revoked > 0:
+		return s.Muted.Render("  No active keys. v shows " + format.Int(int64(m.snap.Revoked)) + " revoked; n generates a new key.")
+	}
+	return s.Muted.Render("  No keys.")
+}
+
+func (m Model) emptyView() string {
+	s := m.styles
+	box := lipgloss.JoinVertical(lipgloss.Center,
+		s.Title.Render("You have no API keys yet"),
+		"",
+		s.Muted.Render("An API key identifies your service to the API: a public Client ID"),
+		s.Muted.Render("and a Client Secret that is shown only once."),
+		"",
+		s.ButtonFocused.Render("Generate API Key"),
+		"",
+		s.Hint.Render("press enter or n"),
+	)
+	return lipgloss.Place(m.width, max(1, m.height), lipgloss.Center, lipgloss.Center, box)
+}
+
+func (m Model) headerLine() string {
+	l := m.lay
+	parts := []string{
+		strings.Repeat(" ", selW) + cell("Name", l.name),
+		cell("Client ID", l.id),
+		cell("Perm", l.perm),
+		cell("Query", l.q),
+		cell("Mutation", l.m),
+		cell("Created", l.created),
+	}
+	if l.status > 0 {
+		parts = append(parts, cell("Status", l.status))
+	}
+	if l.last > 0 {
+		parts = append(parts, cell("Last used", l.last))
+	}
+	return m.styles.TableHeader.Render(cell(strings.Join(parts, " "), m.width))
+}
+
+func (m Model) quota(used, alloc int64, w int, fill lipgloss.Style, plain bool) string {
+	l := m.lay
+	text := format.UsedOf(used, alloc, !l.exact)
+	tw := w - l.bar - 1
+	st := m.styles
+	if plain {
+		p := lipgloss.Style{}
+		return rcell(text, tw) + " " + chart.Bar(used, alloc, l.bar, p, p, p)
+	}
+	return rcell(text, tw) + " " + chart.Bar(used, alloc, l.bar, fill, st.EmptyBar, st.FullBar)
+}
+
+func (m Model) rowLine(r *Row, selected bool) string {
+	s := m.styles
+	l := m.lay
+	plain := selected || r.Revoked // one style over the whole line
+	mark := "  "
+	switch {
+	case selected && r.Revoked:
+		mark = "▸×"
+	case selected:
+		mark = "▸ "
+	case r.Revoked:
+		mark = " ×"
+	}
+	id := r.ClientID
+	if !l.idFull && len(id) > l.id {
+		id = id[:l.id-1] + "…"
+	}
+	var created string
+	if l.createdTime {
+		created = format.Minute(time.Unix(r.Created, 0), m.loc)
+	} else {
+		created = format.Date(time.Unix(r.Created, 0), m.loc)
+	}
+	text := func(str string, w int, st lipgloss.Style) string {
+		c := cell(str, w)
+		if plain {
+			return c
+		}
+		return st.Render(c)
+	}
+	parts := []string{
+		mark + text(ansi.Strip(r.Name), l.name, s.Value),
+		text(id, l.id, s.Muted),
+		text(r.Perms.Short(), l.perm, s.Value),
+		m.quota(r.QueryUsed, r.QueryAlloc, l.q, s.QueryBar, plain),
+		m.quota(r.MutationUsed, r.MutationAlloc, l.m, s.MutateBar, plain),
+		text(created, l.created, s.Muted),
+	}
+	if l.status > 0 {
+		st := "active"
+		stStyle := s.Good
+		if r.Revoked {
+			st, stStyle = "revoked", s.Bad
+		}
+		parts = append(parts, text(st, l.status, stStyle))
+	}
+	if l.last > 0 {
+		last := "never"
+		if r.LastUsed > 0 {
+			last = format.Ago(time.Unix(r.LastUsed, 0), m.now())
+		}
+		parts = append(parts, text(last, l.last, s.Muted))
+	}
+	line := strings.Join(parts, " ")
+	if pad := m.width - ansi.StringWidth(line); pad > 0 {
+		line += strings.Repeat(" ", pad)
+	}
+	switch {
+	case selected:
+		return s.SelectedRow.Render(line)
+	case r.Revoked:
+		return s.RevokedRow.Render(line)
+	}
+	return line
+}
+
+func (m Model) footer() string {
+	s := m.styles
+	n := len(m.view)
+	var b strings.Builder
+	if n == 0 {
+		b.WriteString("0 keys")
+	} else {
+		end := min(n, m.offset+m.tableHeight())
+		b.WriteString(format.Int(int64(m.offset+1)) + "–" + format.Int(int64(end)) + " of " + format.Int(int64(n)))
+		if n == 1 {
+			b.WriteString(" key")
+		} else {
+			b.WriteString(" keys")
+		}
+	}
+	b.WriteString(" · sorted by " + SortLabel(m.sort))
+	if m.snap.Revoked > 0 {
+		if m.showRevoked {
+			b.WriteString(" · revoked shown")
+		} else {
+			b.WriteString(" · " + format.Int(int64(m.snap.Revoked)) + " revoked hidden")
+		}
+	}
+	if !m.snap.Complete {
+		b.WriteString(" · loaded " + format.Int(int64(len(m.snap.Rows))) + " of " + format.Int(int64(m.snap.Total)) + "…")
+	}
+	return s.Footer.Render(cell(b.String(), m.width))
+}

@@ -1,0 +1,136 @@
+package keylist
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/storage"
+)
+
+// Row is one key as the list shows it: compact, so 100,000 of them stay
+// small, and without anything secret.
+type Row struct {
+	Name          string
+	ClientID      string
+	Perms         model.Permission
+	QueryAlloc    int64
+	QueryUsed     int64
+	MutationAlloc int64
+	MutationUsed  int64
+	Created       int64 // Unix seconds
+	LastUsed      int64 // Unix seconds, 0 for never
+	Revoked       bool
+	Keeps         bool // revoked and still holding its allocation
+
+	search string // lower-case name, NUL, lower-case Client ID
+	nlen   int    // bytes of the lower-case name in search
+}
+
+func (r *Row) index() {
+	ln := strings.ToLower(r.Name)
+	r.search = ln + "\x00" + strings.ToLower(r.ClientID)
+	r.nlen = len(ln)
+}
+
+func (r *Row) lowerName() string { return r.search[:r.nlen] }
+
+// Active reports whether the key is usable.
+func (r Row) Active() bool { return !r.Revoked }
+
+// Used is queries plus mutations this period.
+func (r Row) Used() int64 { return r.QueryUsed + r.MutationUsed }
+
+// RowOf makes a Row from a key.
+func RowOf(k model.Key) Row {
+	r := Row{
+		Name:          k.Name,
+		ClientID:      k.ClientID,
+		Perms:         k.Permissions,
+		QueryAlloc:    k.QueryAlloc,
+		QueryUsed:     k.QueryUsed,
+		MutationAlloc: k.MutationAlloc,
+		MutationUsed:  k.MutationUsed,
+		Created:       k.CreatedAt.Unix(),
+		Revoked:       !k.Active(),
+		Keeps:         k.KeepsAllocation,
+	}
+	if k.LastUsedAt != nil {
+		r.LastUsed = k.LastUsedAt.Unix()
+	}
+	r.index()
+	return r
+}
+
+// Snapshot is an immutable set of loaded keys with an ordering per sort. It
+// is built off the UI goroutine (in a command) and only read afterwards.
+type Snapshot struct {
+	Rows []Row
+	// Total is how many keys the store has (Rows may hold fewer while the
+	// rest are still loading).
+	Total int
+	// Complete is set when every page has been loaded.
+	Complete bool
+	// Active and Revoked count the loaded rows.
+	Active, Revoked int
+
+	orders map[storage.Sort][]int32
+}
+
+// NewSnapshot builds a snapshot from keys in the store's created order.
+func NewSnapshot(keys []model.Key, total int, complete bool) *Snapshot {
+	rows := make([]Row, len(keys))
+	for i, k := range keys {
+		rows[i] = RowOf(k)
+	}
+	return NewSnapshotRows(rows, total, complete)
+}
+
+// NewSnapshotRows builds a snapshot from rows in created order (newest
+// first); it takes ownership of rows.
+func NewSnapshotRows(rows []Row, total int, complete bool) *Snapshot {
+	s := &Snapshot{Rows: rows, Total: max(total, len(rows)), Complete: complete, orders: map[storage.Sort][]int32{}}
+	for i := range rows {
+		if rows[i].search == "" {
+			rows[i].index()
+		}
+		if rows[i].Revoked {
+			s.Revoked++
+		} else {
+			s.Active++
+		}
+	}
+	created := make([]int32, len(rows))
+	for i := range created {
+		created[i] = int32(i)
+	}
+	s.orders[storage.SortCreated] = created
+	byName := slices.Clone(created)
+	slices.SortStableFunc(byName, func(a, b int32) int {
+		return strings.Compare(rows[a].lowerName(), rows[b].lowerName())
+	})
+	s.orders[storage.SortName] = byName
+	byUsage := slices.Clone(created)
+	slices.SortStableFunc(byUsage, func(a, b int32) int {
+		return cmp.Compare(rows[b].Used(), rows[a].Used())
+	})
+	s.orders[storage.SortUsage] = byUsage
+	return s
+}
+
+// Order returns the row indices in a sort order.
+func (s *Snapshot) Order(by storage.Sort) []int32 {
+	if o, ok := s.orders[by]; ok {
+		return o
+	}
+	return s.orders[storage.SortCreated]
+}
+
+// Len is how many rows are loaded.
+func (s *Snapshot) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.Rows)
+}
