@@ -10,11 +10,8 @@ import (
 	"github.com/keydeck/keydeck/storage"
 )
 
-// Defaults of the query parameters.
-const (
-	defaultUsageDays = 30
-	maxUsageDays     = 366
-)
+// defaultUsageDays is the usage history's length without ?days=.
+const defaultUsageDays = 30
 
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, st storage.Store) {
 	a, err := st.Account(r.Context())
@@ -27,26 +24,14 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, st storage.S
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, st storage.Store) {
 	q := r.URL.Query()
-	opt := storage.ListOptions{Name: q.Get("name"), Query: q.Get("q"), Cursor: q.Get("cursor")}
+	opt := storage.ListOptions{Name: q.Get("name"), Query: q.Get("q"), Sort: storage.Sort(q.Get("sort")), Cursor: q.Get("cursor")}
 	var ok bool
 	if opt.IncludeRevoked, ok = s.boolParam(w, q.Get("include_revoked"), "include_revoked"); !ok {
 		return
 	}
-	switch v := storage.Sort(strings.ToLower(q.Get("sort"))); v {
-	case "", storage.SortCreated, storage.SortName, storage.SortUsage:
-		opt.Sort = v
-	default:
-		s.writeProblem(w, validation("sort", "unknown sort "+strconv.Quote(model.Sanitize(string(v), 20))+" (use created, name or usage)"))
+	// The store checks the range (and caps it at storage.MaxLimit).
+	if opt.Limit, ok = s.intParam(w, q.Get("limit"), "limit", 0); !ok {
 		return
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			s.writeProblem(w, validation("limit", "limit must be a whole number from 1 to 1000"))
-			return
-		}
-		// Like the store: at most MaxLimit, more is not an error.
-		opt.Limit = min(n, storage.MaxLimit)
 	}
 	page, err := st.ListKeys(r.Context(), opt)
 	if err != nil {
@@ -126,14 +111,9 @@ func (s *Server) releaseKey(w http.ResponseWriter, r *http.Request, st storage.S
 }
 
 func (s *Server) keyUsage(w http.ResponseWriter, r *http.Request, st storage.Store) {
-	days := defaultUsageDays
-	if v := r.URL.Query().Get("days"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxUsageDays {
-			s.writeProblem(w, validation("days", "days must be a whole number from 1 to 366"))
-			return
-		}
-		days = n
+	days, ok := s.intParam(w, r.URL.Query().Get("days"), "days", defaultUsageDays)
+	if !ok {
+		return
 	}
 	id := r.PathValue("client_id")
 	u, err := st.Usage(r.Context(), id, days)
@@ -150,13 +130,9 @@ func (s *Server) keyUsage(w http.ResponseWriter, r *http.Request, st storage.Sto
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, st storage.Store) {
 	q := r.URL.Query()
 	f := storage.AuditFilter{Key: q.Get("key")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			s.writeProblem(w, validation("limit", "limit must be a whole number from 1 to 1000"))
-			return
-		}
-		f.Limit = min(n, storage.MaxLimit)
+	var ok bool
+	if f.Limit, ok = s.intParam(w, q.Get("limit"), "limit", 0); !ok {
+		return
 	}
 	ev, err := st.Audit(r.Context(), f)
 	if err != nil {
@@ -188,6 +164,20 @@ func (s *Server) boolParam(w http.ResponseWriter, v, name string) (bool, bool) {
 	}
 	s.writeProblem(w, validation(name, name+" must be true or false"))
 	return false, false
+}
+
+// intParam reads a whole-number query parameter; absent gives def. The
+// store checks the range, so local and remote agree on it.
+func (s *Server) intParam(w http.ResponseWriter, v, name string, def int) (int, bool) {
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		s.writeProblem(w, validation(name, name+" must be a whole number"))
+		return 0, false
+	}
+	return n, true
 }
 
 func validation(field, msg string) *api.Problem {
