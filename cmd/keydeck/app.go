@@ -93,7 +93,21 @@ Run keydeck without a command to open the terminal UI.`,
 	for _, extra := range extraCommands {
 		root.AddCommand(extra(a))
 	}
+	// Use lines already show their flags.
+	var plain func(*cobra.Command)
+	plain = func(c *cobra.Command) {
+		c.DisableFlagsInUseLine = true
+		for _, s := range c.Commands() {
+			plain(s)
+		}
+	}
+	plain(root)
 	return root
+}
+
+// cmdName is the command's path without "keydeck", for messages.
+func cmdName(cmd *cobra.Command) string {
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
 }
 
 // extraCommands are subcommands defined in files other teams own (serve.go
@@ -131,10 +145,10 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < len(names) {
-			return usageErrorf("%s: missing %s (usage: %s)", cmd.CommandPath(), strings.Join(names[len(args):], " "), cmd.UseLine())
+			return usageErrorf("%s: missing %s (usage: %s)", cmdName(cmd), strings.Join(names[len(args):], " "), cmd.UseLine())
 		}
 		if len(args) > len(names) {
-			return usageErrorf("%s: unexpected argument %q (usage: %s)", cmd.CommandPath(), sanitize(args[len(names)]), cmd.UseLine())
+			return usageErrorf("%s: unexpected argument %q (usage: %s)", cmdName(cmd), sanitize(args[len(names)]), cmd.UseLine())
 		}
 		return nil
 	}
@@ -143,10 +157,10 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 func rangeArgs(minN int, names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < minN {
-			return usageErrorf("%s: missing %s (usage: %s)", cmd.CommandPath(), strings.Join(names[len(args):minN], " "), cmd.UseLine())
+			return usageErrorf("%s: missing %s (usage: %s)", cmdName(cmd), strings.Join(names[len(args):minN], " "), cmd.UseLine())
 		}
 		if len(args) > len(names) {
-			return usageErrorf("%s: unexpected argument %q (usage: %s)", cmd.CommandPath(), sanitize(args[len(names)]), cmd.UseLine())
+			return usageErrorf("%s: unexpected argument %q (usage: %s)", cmdName(cmd), sanitize(args[len(names)]), cmd.UseLine())
 		}
 		return nil
 	}

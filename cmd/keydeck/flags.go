@@ -71,7 +71,7 @@ func parsePerm(s string) (model.Permission, error) {
 func required(cmd *cobra.Command, names ...string) error {
 	for _, n := range names {
 		if !cmd.Flags().Changed(n) {
-			return usageErrorf("%s: missing --%s (usage: %s)", cmd.CommandPath(), n, cmd.UseLine())
+			return usageErrorf("%s: missing --%s (usage: %s)", cmdName(cmd), n, cmd.UseLine())
 		}
 	}
 	return nil

@@ -348,7 +348,7 @@ func (a *app) keysRevokeCmd() *cobra.Command {
 					k.Name, k.ClientID, k.Holds(model.KindQuery), k.Holds(model.KindMutation), k.ClientID)
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "Revoked key %q (%s); its allocation is back in the account.\n", k.Name, k.ClientID)
+			fmt.Fprintf(a.stdout, "Revoked key %q (%s); its unused allocation is back in the account.\n", k.Name, k.ClientID)
 			return nil
 		},
 	}

@@ -61,7 +61,7 @@ func (a *app) openStore(cmd *cobra.Command) (storage.Store, func(), error) {
 // tokens, SSH keys, backups), which is never available remotely.
 func (a *app) openAdmin(cmd *cobra.Command) (storage.Admin, error) {
 	if a.remoteURL(cmd) != "" {
-		return nil, usageErrorf("%q is local administration: it works on the database file, not with --remote", cmd.CommandPath())
+		return nil, usageErrorf("%s is local administration: it works on the database file and cannot be used with --remote", cmdName(cmd))
 	}
 	return a.openDB(cmd, sqlite.Options{})
 }

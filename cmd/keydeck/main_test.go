@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// The end-to-end tests run the real keydeck command: testscript.Main makes
+// this test binary answer to the name "keydeck" on $PATH, with main's own
+// run function.
+
+// extraMainCmds and extraScriptCmds let other test files of this package
+// (the TUI's) add programs and script commands; they are written only from
+// init functions.
+var (
+	extraMainCmds   = map[string]func(){}
+	extraScriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){}
+)
+
+func TestMain(m *testing.M) {
+	cmds := map[string]func(){
+		"keydeck": func() {
+			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+		},
+		"holdlock": holdLockMain,
+	}
+	for name, f := range extraMainCmds {
+		cmds[name] = f
+	}
+	testscript.Main(m, cmds)
+}
+
+// passEnv are the variables a command started by a script command (capture,
+// snapshot) inherits from the script, besides the ones testscript sets up.
+var passEnv = []string{"KEYDECK_DB", "KEYDECK_REMOTE", "KEYDECK_TOKEN", "KEYDECK_SECRET", "KEYDECK_LOG_LEVEL", "XDG_DATA_HOME", "TZ", "USER"}
+
+func TestScripts(t *testing.T) {
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"capture":    cmdCapture,
+		"exits":      cmdExits,
+		"snapshot":   cmdSnapshot,
+		"unchanged":  cmdUnchanged,
+		"writeenv":   cmdWriteEnv,
+		"waitfile":   cmdWaitFile,
+		"json-shape": cmdJSONShape,
+	}
+	for name, f := range extraScriptCmds {
+		cmds[name] = f
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("KEYDECK_DB", filepath.Join(env.WorkDir, "data", "keydeck.db"))
+			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, "xdg"))
+			env.Setenv("USER", "tester")
+			var names []string
+			for _, kv := range env.Vars {
+				if k, _, ok := strings.Cut(kv, "="); ok {
+					names = append(names, k)
+				}
+			}
+			env.Values[envNamesKey{}] = names
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "root":
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: cmds,
+	})
+}
+
+type envNamesKey struct{}
+
+// keydeckCmd prepares the real keydeck binary with the script's
+// environment, for script commands that must not log what it prints.
+func keydeckCmd(ts *testscript.TestScript, args ...string) *exec.Cmd {
+	bin, err := exec.LookPath("keydeck")
+	ts.Check(err)
+	c := exec.Command(bin, args...)
+	c.Dir = ts.MkAbs(".")
+	names, _ := ts.Value(envNamesKey{}).([]string)
+	for _, n := range slices.Concat(names, passEnv) {
+		if v := ts.Getenv(n); v != "" {
+			c.Env = append(c.Env, n+"="+v)
+		}
+	}
+	return c
+}
+
+var (
+	clientIDRe = regexp.MustCompile(`kdc_[0-9A-Za-z]{22}`)
+	secretRe   = regexp.MustCompile(`kd[st]_[0-9A-Za-z]{49}`)
+)
+
+// capture NAME args... runs `keydeck args...`, sets $NAME_ID to the first
+// Client ID and $NAME_SECRET to the secret or token it printed, and passes
+// on stdout and stderr with the secret replaced by <secret>, so no secret
+// reaches the test log.
+func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: capture NAME keydeck-args...")
+	}
+	var stdout, stderr bytes.Buffer
+	c := keydeckCmd(ts, args[1:]...)
+	c.Stdout, c.Stderr = &stdout, &stderr
+	err := c.Run()
+	out := stdout.String()
+	if id := clientIDRe.FindString(out); id != "" {
+		ts.Setenv(args[0]+"_ID", id)
+	}
+	secret := secretRe.FindString(out)
+	if secret != "" {
+		ts.Setenv(args[0]+"_SECRET", secret)
+	}
+	fmt.Fprint(ts.Stdout(), secretRe.ReplaceAllString(out, "<secret>"))
+	fmt.Fprint(ts.Stderr(), secretRe.ReplaceAllString(stderr.String(), "<secret>"))
+	switch {
+	case neg && err == nil:
+		ts.Fatalf("unexpected success")
+	case !neg && err != nil:
+		ts.Fatalf("keydeck %s: %v", args[1], err)
+	case !neg && secret == "":
+		ts.Fatalf("keydeck %s printed no secret or token", args[1])
+	}
+}
+
+// exits N [-stdin FILE] args... runs `keydeck args...` and checks that it
+// exits with status N; its output is kept for stdout/stderr checks (with
+// any secret replaced by <secret>).
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits N [-stdin FILE] keydeck-args...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	args = args[1:]
+	var stdin string
+	if args[0] == "-stdin" && len(args) > 2 {
+		stdin = ts.ReadFile(args[1])
+		args = args[2:]
+	}
+	var stdout, stderr bytes.Buffer
+	c := keydeckCmd(ts, args...)
+	c.Stdin = strings.NewReader(stdin)
+	c.Stdout, c.Stderr = &stdout, &stderr
+	err = c.Run()
+	fmt.Fprint(ts.Stdout(), secretRe.ReplaceAllString(stdout.String(), "<secret>"))
+	fmt.Fprint(ts.Stderr(), secretRe.ReplaceAllString(stderr.String(), "<secret>"))
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else {
+		ts.Check(err)
+	}
+	if got != want {
+		ts.Fatalf("keydeck exited with status %d, want %d", got, want)
+	}
+}
+
+// unchanged FILE checks that a snapshot of the database now equals the one
+// in FILE.
+func cmdUnchanged(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: unchanged SNAPSHOT")
+	}
+	now := args[0] + ".now"
+	cmdSnapshot(ts, false, []string{now})
+	if a, b := ts.ReadFile(args[0]), ts.ReadFile(now); a != b {
+		ts.Fatalf("the data changed:\n--- before\n%s\n--- now\n%s", a, b)
+	}
+}
+
+// snapshot FILE writes everything the database holds for the default
+// account (keys with revoked ones, accounts, audit log, SSH keys) to FILE,
+// so a script can check that a failed command changed nothing.
+func cmdSnapshot(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: snapshot FILE")
+	}
+	var all bytes.Buffer
+	for _, q := range [][]string{
+		{"keys", "list", "--all", "--json"},
+		{"account", "list", "--json"},
+		{"audit", "--json", "--limit", "1000"},
+		{"account", "ssh-keys", "default", "--json"},
+	} {
+		var stderr bytes.Buffer
+		c := keydeckCmd(ts, q...)
+		c.Stdout, c.Stderr = &all, &stderr
+		if err := c.Run(); err != nil {
+			ts.Fatalf("snapshot: keydeck %s: %v: %s", strings.Join(q, " "), err, stderr.String())
+		}
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), all.Bytes(), 0o600))
+}
+
+// writeenv VAR FILE writes $VAR and a newline to FILE without logging it
+// (to feed a secret on stdin).
+func cmdWriteEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: writeenv VAR FILE")
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(ts.Getenv(args[0])+"\n"), 0o600))
+}
+
+// waitfile FILE waits up to 20s for FILE to exist.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not appear within 20s", args[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// json-shape FILE prints the shape of the JSON document in FILE (or
+// stdout): one line per field, "path type", objects' fields sorted and
+// arrays described by their first element.
+func cmdJSONShape(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: json-shape FILE")
+	}
+	var v any
+	dec := json.NewDecoder(strings.NewReader(ts.ReadFile(args[0])))
+	dec.UseNumber()
+	ts.Check(dec.Decode(&v))
+	var lines []string
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			lines = append(lines, path+" object")
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				walk(path+"."+k, x[k])
+			}
+		case []any:
+			lines = append(lines, path+" array")
+			if len(x) > 0 {
+				walk(path+"[]", x[0])
+			}
+		case string:
+			lines = append(lines, path+" string")
+		case json.Number:
+			lines = append(lines, path+" number")
+		case bool:
+			lines = append(lines, path+" bool")
+		case nil:
+			lines = append(lines, path+" null")
+		}
+	}
+	walk("", v)
+	fmt.Fprintln(ts.Stdout(), strings.Join(lines, "\n"))
+}
+
+// holdlock DB READY holds a write lock on the database until killed (at
+// most a minute), creating READY once it has it.
+func holdLockMain() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: holdlock DB READY")
+		os.Exit(2)
+	}
+	db, err := sql.Open("sqlite3", "file:"+os.Args[1]+"?_busy_timeout=5000")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("BEGIN IMMEDIATE"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := os.WriteFile(os.Args[2], nil, 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	time.Sleep(time.Minute)
+}
