@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/storage/remote"
 	"github.com/keydeck/keydeck/storage/sqlite"
 )
 
@@ -134,13 +134,8 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// errNoRemote is returned while this build has no remote client.
-var errNoRemote = errors.New("this keydeck build cannot talk to a server yet (--remote needs the storage/remote client)")
-
-// openRemote connects to a keydeck server. It is the hook where the
-// storage/remote client plugs in (remote.New(u.String(), token,
-// remote.Options{Insecure: insecure})).
+// openRemote connects to a keydeck server through the storage/remote
+// client (it does not contact the server until the first call).
 func openRemote(_ context.Context, u *url.URL, token string, insecure bool) (storage.Store, error) {
-	_, _, _ = u, token, insecure
-	return nil, errNoRemote
+	return remote.New(u.String(), token, remote.Options{Insecure: insecure})
 }
