@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keydeck/keydeck/server"
+	"github.com/keydeck/keydeck/storage/sqlite"
+)
+
+func init() { extraCommands = append(extraCommands, (*app).serveCmd) }
+
+// shutdownGrace is how long in-flight requests get to finish after
+// SIGTERM or SIGINT.
+const shutdownGrace = 15 * time.Second
+
+type serveOptions struct {
+	http, gateway, upstream string
+	creditCosts             []string
+	durability              string
+	tlsCert, tlsKey         string
+	accessLog               string
+}
+
+func (a *app) serveCmd() *cobra.Command {
+	var o serveOptions
+	c := &cobra.Command{
+		Use:   "serve [--http ADDR] [--gateway ADDR --upstream URL] [--durability normal|strict] [--tls-cert F --tls-key F]",
+		Short: "Serve the HTTP API (management and /v1/verify) and the gateway",
+		Long: `Serve keydeck over the network, on the local database file.
+
+--http ADDR serves the HTTP API: POST /v1/verify for your services, the
+management endpoints under /v1 for an account's API token (keydeck account
+token NAME), /healthz, /metrics (Prometheus) and /openapi.json.
+
+--gateway ADDR --upstream URL stands in front of a service on its own
+listener: every request must carry a key, as Authorization: Basic
+base64(client_id:client_secret) or as X-Client-Id and X-Client-Secret; it is
+verified by method (GET/HEAD read + 1 Query; POST/PUT/PATCH write + 1
+Mutation; DELETE delete + 1 Mutation) and, when allowed, sent upstream
+without the credentials and with X-Keydeck-Client-Id. --credit-cost prices
+requests by net/http pattern ('POST /media=5'; a path ending in / covers
+everything below it; repeat the flag for more). The unit is consumed when
+the request is allowed: if the upstream then fails (502), it stays consumed,
+because the upstream may have acted on the request.
+
+--durability strict fsyncs each group commit before answering (normal
+survives the process being killed, not a power loss). --tls-cert/--tls-key
+serve both listeners over TLS.
+
+SIGINT or SIGTERM stops accepting, lets requests in flight finish (up to
+15s) and closes the database cleanly.`,
+		Example: `  keydeck serve --http 127.0.0.1:8080
+  keydeck serve --http :8443 --tls-cert cert.pem --tls-key key.pem --durability strict
+  keydeck serve --gateway :9000 --upstream http://127.0.0.1:3000 --credit-cost 'POST /media=5'`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.serve(cmd, o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.http, "http", "", "serve the HTTP API on ADDR (host:port)")
+	f.StringVar(&o.gateway, "gateway", "", "serve the gateway on ADDR (host:port); needs --upstream")
+	f.StringVar(&o.upstream, "upstream", "", "URL of the service behind the gateway")
+	f.StringArrayVar(&o.creditCosts, "credit-cost", nil, "credits a gateway request costs, 'PATTERN=N' (repeatable)")
+	f.StringVar(&o.durability, "durability", "normal", "normal or strict (fsync before answering)")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM) for both listeners")
+	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	f.StringVar(&o.accessLog, "access-log", "text", "access log on stderr: text, json or off")
+	return c
+}
+
+// listener is one network service of serve.
+type listener struct {
+	name  string // for messages
+	url   string
+	serve func() error
+	stop  func(context.Context) error
+}
+
+func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
+	if a.remoteURL(cmd) != "" {
+		return usageErrorf("serve works on the local database file; drop --remote (and %s)", envRemote)
+	}
+	if o.http == "" && o.gateway == "" {
+		return usageErrorf("serve: nothing to serve; give --http ADDR (e.g. 127.0.0.1:8080) and/or --gateway ADDR --upstream URL")
+	}
+	if (o.gateway == "") != (o.upstream == "") {
+		return usageErrorf("serve: --gateway and --upstream go together")
+	}
+	if len(o.creditCosts) > 0 && o.gateway == "" {
+		return usageErrorf("serve: --credit-cost prices gateway requests; give --gateway and --upstream too")
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return usageErrorf("serve: --tls-cert and --tls-key go together")
+	}
+	durability, err := sqlite.ParseDurability(o.durability)
+	if err != nil {
+		return usageErrorf("--durability: %v", err)
+	}
+	var upstream *url.URL
+	if o.upstream != "" {
+		upstream, err = url.Parse(o.upstream)
+		if err != nil || (upstream.Scheme != "http" && upstream.Scheme != "https") || upstream.Host == "" {
+			return usageErrorf("--upstream: %q is not an http:// or https:// URL", sanitize(o.upstream))
+		}
+	}
+	var costs []server.CreditCost
+	for _, s := range o.creditCosts {
+		c, err := server.ParseCreditCost(s)
+		if err != nil {
+			return usageErrorf("--credit-cost: %v", err)
+		}
+		costs = append(costs, c)
+	}
+	var tlsConf *tls.Config
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %v", err)
+		}
+		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	var access *server.AccessLog
+	switch strings.ToLower(o.accessLog) {
+	case "text":
+		access = server.NewAccessLog(a.stderr, false)
+	case "json":
+		access = server.NewAccessLog(a.stderr, true)
+	case "off", "none":
+	default:
+		return usageErrorf("--access-log: unknown format %q (use text, json or off)", sanitize(o.accessLog))
+	}
+	if access != nil {
+		defer access.Close()
+	}
+	logger, err := a.logger(cmd)
+	if err != nil {
+		return err
+	}
+
+	db, err := a.openDB(cmd, sqlite.Options{Durability: durability, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	srv, err := server.New(server.Config{Admin: db, Logger: logger, AccessLog: access, Upstream: upstream, CreditCosts: costs})
+	if err != nil {
+		return usageErrorf("serve: %v", err)
+	}
+
+	var ls []listener
+	closeAll := func() {
+		for _, l := range ls {
+			_ = l.stop(context.Background())
+		}
+	}
+	add := func(name, addr string, h http.Handler, t server.Timeouts) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s: cannot listen on %s: %v", name, sanitize(addr), err)
+		}
+		hs := server.HTTPServer(h, t, logger)
+		scheme := "http"
+		serveFn := func() error { return hs.Serve(ln) }
+		if tlsConf != nil {
+			scheme = "https"
+			hs.TLSConfig = tlsConf.Clone()
+			serveFn = func() error { return hs.ServeTLS(ln, "", "") }
+		}
+		stop := func(ctx context.Context) error {
+			err := hs.Shutdown(ctx)
+			ln.Close() // in case Serve never ran
+			return err
+		}
+		ls = append(ls, listener{name: name, url: scheme + "://" + ln.Addr().String(), serve: serveFn, stop: stop})
+		return nil
+	}
+	if o.http != "" {
+		if err := add("HTTP API", o.http, srv.Handler(), server.APITimeouts); err != nil {
+			closeAll()
+			return err
+		}
+	}
+	if o.gateway != "" {
+		if err := add("gateway", o.gateway, srv.GatewayHandler(), server.GatewayTimeouts); err != nil {
+			closeAll()
+			return err
+		}
+	}
+	return a.run(cmd.Context(), db.Path(), o.durability, upstream, ls)
+}
+
+// run serves every listener until the context ends (SIGINT, SIGTERM) or
+// one fails, then shuts them all down gracefully.
+func (a *app) run(ctx context.Context, dbPath, durability string, upstream *url.URL, ls []listener) error {
+	errc := make(chan error, len(ls))
+	for _, l := range ls {
+		msg := fmt.Sprintf("keydeck: %s listening on %s", l.name, l.url)
+		if l.name == "gateway" {
+			msg += " → " + upstream.Redacted()
+		}
+		fmt.Fprintln(a.stderr, msg)
+		go func() {
+			if err := l.serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", l.name, err)
+			}
+		}()
+	}
+	fmt.Fprintf(a.stderr, "keydeck: database %s (durability %s); stop with Ctrl-C or SIGTERM\n", dbPath, durability)
+
+	var failed error
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(a.stderr, "keydeck: shutting down; letting requests in flight finish")
+	case failed = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	var errs []error
+	for _, l := range ls {
+		if err := l.stop(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", l.name, err))
+		}
+	}
+	if failed != nil {
+		return failed
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("shutdown: %w", errors.Join(errs...))
+	}
+	fmt.Fprintln(a.stderr, "keydeck: stopped")
+	return nil
+}
