@@ -1,29 +1,32 @@
 package main
 
-// Temporary stand-in until the terminal UI lands (the TUI engineer
-// replaces this file): it prints the key list.
-
 import (
-	"fmt"
+	"context"
+	"errors"
+	"os"
 
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/tui"
 )
 
+// errNoTerminal is returned when keydeck runs without a command but not on
+// a terminal (a pipe, a script): the TUI cannot draw there.
+var errNoTerminal = errors.New("the terminal UI needs a terminal; in scripts use `keydeck keys list` and the other commands")
+
+// runTUI opens the API Keys screen on st (local or remote, already open).
 func runTUI(cmd *cobra.Command, st storage.Store) error {
-	keys, err := listAll(cmd, st, false)
-	if err != nil {
-		return err
+	in, inOK := cmd.InOrStdin().(*os.File)
+	out, outOK := cmd.OutOrStdout().(*os.File)
+	if !inOK || !outOK || !term.IsTerminal(in.Fd()) || !term.IsTerminal(out.Fd()) {
+		return errNoTerminal
 	}
-	w := cmd.OutOrStdout()
-	if len(keys) == 0 {
-		fmt.Fprintln(w, "You have no API keys yet.")
-		return nil
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
 	}
-	t := newTable(w, "NAME", "CLIENT ID", "PERMISSIONS", "QUERY", "MUTATION", "STATUS")
-	for _, k := range keys {
-		t.row(k.Name, k.ClientID, k.Permissions.String(), usedOf(k.QueryUsed, k.QueryAlloc), usedOf(k.MutationUsed, k.MutationAlloc), statusText(k))
-	}
-	return t.flush()
+	return tui.Run(ctx, st, tui.Options{}, tea.WithInput(in), tea.WithOutput(out))
 }

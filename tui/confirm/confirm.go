@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keydeck/keydeck/tui/format"
 	"github.com/keydeck/keydeck/tui/keys"
@@ -163,9 +164,15 @@ func (m Model) View() string {
 		if m.focus == focusOption {
 			st, pre = s.CheckboxFocus, "▸ "
 		}
+		lines := strings.Split(ansi.Wordwrap(m.spec.OptionLabel, max(10, inner-6), ""), "\n")
 		b.WriteString("\n")
-		b.WriteString(st.Render(pre + box + m.spec.OptionLabel))
-		b.WriteString("\n")
+		for i, l := range lines {
+			if i == 0 {
+				b.WriteString(st.Render(pre+box+l) + "\n")
+			} else {
+				b.WriteString(st.Render("      "+l) + "\n")
+			}
+		}
 	}
 	cancel, confirm := s.Button, s.Button
 	cl, ol := "  "+m.spec.CancelLabel+"  ", "  "+m.spec.ConfirmLabel+"  "

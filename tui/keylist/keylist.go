@@ -59,14 +59,14 @@ func DefaultKeyMap() KeyMap {
 		Up: keys.Up(), Down: keys.Down(), PageUp: keys.PageUp(), PageDown: keys.PageDown(),
 		Home: keys.Home(), End: keys.End(),
 		Open:          keys.Enter("details"),
-		Create:        key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "generate key")),
+		Create:        key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new key")),
 		Edit:          key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
 		Regenerate:    key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "regenerate secret")),
 		Revoke:        key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "revoke")),
 		Filter:        key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		ClearFilter:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 		ApplyFilter:   key.NewBinding(key.WithKeys("enter", "down", "up"), key.WithHelp("enter", "keep filter")),
-		ToggleRevoked: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "show revoked")),
+		ToggleRevoked: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "revoked")),
 		Sort:          key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
 		Refresh:       g.Refresh,
 		Help:          g.Help,
@@ -202,7 +202,6 @@ func (m *Model) rebuild(narrow bool) {
 		}
 	}
 	m.view = out
-	m.cursor = 0
 	if m.selected != "" {
 		for vi, i := range out {
 			if rows[i].ClientID == m.selected {
@@ -243,14 +242,15 @@ func (m *Model) clamp() {
 	if m.offset < 0 {
 		m.offset = 0
 	}
-	if r, ok := m.Selected(); ok {
-		m.selected = r.ClientID
-	}
 }
 
+// move moves the cursor and remembers the key under it.
 func (m *Model) move(d int) {
 	m.cursor += d
 	m.clamp()
+	if r, ok := m.Selected(); ok {
+		m.selected = r.ClientID
+	}
 }
 
 // Update handles the list's keys.
@@ -354,7 +354,9 @@ func (m Model) updateFilter(msg tea.Msg) (Model, tea.Cmd) {
 	if q := strings.ToLower(strings.TrimSpace(m.filter.Value())); q != m.query {
 		narrow := m.query != "" && strings.Contains(q, m.query)
 		m.query = q
+		m.cursor, m.selected = 0, ""
 		m.rebuild(narrow)
+		m.move(0)
 	}
 	return m, cmd
 }
@@ -370,7 +372,9 @@ func (m Model) ShortHelp() []key.Binding {
 	if m.Empty() {
 		return []key.Binding{keys.Enter("generate key"), k.Refresh, k.Help, k.Quit}
 	}
-	b := []key.Binding{k.Up, k.Open, k.Create, k.Filter, k.ToggleRevoked, k.Sort}
+	up := k.Up
+	up.SetHelp("↑/↓", "move")
+	b := []key.Binding{up, k.Open, k.Create, k.Filter, k.ToggleRevoked, k.Sort}
 	if m.query != "" {
 		b = append(b, k.ClearFilter)
 	}
@@ -660,4 +664,16 @@ func (m Model) footer() string {
 		b.WriteString(" · loaded " + format.Int(int64(len(m.snap.Rows))) + " of " + format.Int(int64(m.snap.Total)) + "…")
 	}
 	return s.Footer.Render(cell(b.String(), m.width))
+}
+
+// Select puts the cursor on a key, now or once it is loaded.
+func (m *Model) Select(clientID string) {
+	m.selected = clientID
+	for vi, i := range m.view {
+		if m.snap.Rows[i].ClientID == clientID {
+			m.cursor = vi
+			m.clamp()
+			return
+		}
+	}
 }

@@ -29,11 +29,11 @@ func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Dec:       key.NewBinding(key.WithKeys("left", "h", "-"), key.WithHelp("←/→", "step")),
 		Inc:       key.NewBinding(key.WithKeys("right", "l", "+"), key.WithHelp("→", "more")),
-		BigDec:    key.NewBinding(key.WithKeys("shift+left", "pgdown", "H"), key.WithHelp("shift+←/→ pgup/pgdn", "step 10%")),
+		BigDec:    key.NewBinding(key.WithKeys("shift+left", "pgdown", "H"), key.WithHelp("pgup/pgdn", "±10%")),
 		BigInc:    key.NewBinding(key.WithKeys("shift+right", "pgup", "L"), key.WithHelp("shift+→", "more 10%")),
-		Min:       key.NewBinding(key.WithKeys("home"), key.WithHelp("home/end", "0 / all")),
+		Min:       key.NewBinding(key.WithKeys("home"), key.WithHelp("home/end", "0/all")),
 		Max:       key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "all")),
-		Digits:    key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("0-9", "type a value")),
+		Digits:    key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("0-9", "type")),
 		Backspace: key.NewBinding(key.WithKeys("backspace"), key.WithHelp("⌫", "delete digit")),
 	}
 }
@@ -173,12 +173,12 @@ func (m Model) View() string {
 		format.Int(m.Step()), format.Int(m.BigStep()))
 	out += format.Wrap(hint, m.width, 2, s.Hint)
 	if m.max == 0 {
-		out += "\n  " + s.Warn.Render("Nothing is unallocated: raise the account total or lower other keys' allocations.")
+		out += "\n" + format.Wrap("Nothing is unallocated: raise the account total or lower other keys' allocations.", m.width, 2, s.Warn)
 	}
 	if err := m.Err(); err != nil {
-		out += "\n  " + s.ErrorText.Render("✗ "+err.Error())
+		out += "\n" + format.Wrap("✗ "+err.Error(), m.width, 2, s.ErrorText)
 	} else if m.Note != "" {
-		out += "\n  " + s.Muted.Render(m.Note)
+		out += "\n" + format.Wrap(m.Note, m.width, 2, s.Muted)
 	}
 	return out
 }

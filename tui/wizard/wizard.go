@@ -100,7 +100,8 @@ type Model struct {
 	permErr    string
 
 	query, mutation slider.Model
-	stepErr         string // a store error that belongs to the current step
+	touched         [2]bool // the user moved the Query / Mutation slider
+	stepErr         string  // a store error that belongs to the current step
 
 	reviewFocus int // 0 the submit button, 1 back
 	submitting  bool
@@ -265,7 +266,22 @@ func (m *Model) goTo(s Step) {
 	if s == StepReview {
 		m.reviewFocus = 0
 	}
+	// Untouched sliders of a new key start at a tenth of what is available,
+	// or at 0 when the permissions make that kind useless.
+	if m.edit == nil && s == StepQuery && !m.touched[0] {
+		m.query.SetValue(defaultAlloc(m.perms.Has(model.PermRead), m.query.Max()))
+	}
+	if m.edit == nil && s == StepMutation && !m.touched[1] {
+		m.mutation.SetValue(defaultAlloc(m.perms&(model.PermWrite|model.PermDelete) != 0, m.mutation.Max()))
+	}
 	m.notes()
+}
+
+func defaultAlloc(useful bool, available int64) int64 {
+	if !useful {
+		return 0
+	}
+	return available / 10
 }
 
 // notes explains allocations the permissions make useless.
@@ -401,6 +417,7 @@ func (m Model) updateSlider(k tea.KeyPressMsg) Model {
 	}
 	m.stepErr = ""
 	*sl, _ = sl.Update(k)
+	m.touched[m.step-StepQuery] = true
 	return m
 }
 

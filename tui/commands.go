@@ -1,0 +1,255 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/tui/detail"
+	"github.com/keydeck/keydeck/tui/keylist"
+)
+
+// Messages the root model's store commands send. Every store call runs in a
+// command; Update only reads these.
+type (
+	// KeysLoadedMsg carries the account and a snapshot of its keys. Next is
+	// set when more pages are still to load.
+	KeysLoadedMsg struct {
+		Gen     int
+		Account model.Account
+		Snap    *keylist.Snapshot
+		Next    string
+		Took    time.Duration
+		Err     error
+	}
+	// DetailLoadedMsg carries a key with its usage and audit events.
+	DetailLoadedMsg struct {
+		ClientID string
+		Key      model.Key
+		Usage    []model.UsageDay
+		Audit    []model.AuditEvent
+		Err      error
+	}
+	// KeyCreatedMsg carries a new key and its secret, the only time the
+	// secret exists; it goes straight to the reveal screen.
+	KeyCreatedMsg struct {
+		Key    model.Key
+		Secret string
+	}
+	// KeyRegeneratedMsg carries a key's new secret.
+	KeyRegeneratedMsg struct {
+		Key    model.Key
+		Secret string
+	}
+	// KeyEditedMsg, KeyRevokedMsg and KeyReleasedMsg carry the changed key.
+	KeyEditedMsg   struct{ Key model.Key }
+	KeyRevokedMsg  struct{ Key model.Key }
+	KeyReleasedMsg struct{ Key model.Key }
+	// SubmitFailedMsg: the wizard's create or edit was refused.
+	SubmitFailedMsg struct{ Err error }
+	// OpFailedMsg: a store call failed; What says which, for the status line.
+	OpFailedMsg struct {
+		What string
+		Err  error
+	}
+	// RefreshTickMsg asks for the periodic reload.
+	RefreshTickMsg struct{ Seq int }
+	// infoExpiredMsg clears an informational status line.
+	infoExpiredMsg struct{ ID int }
+)
+
+// opTimeout bounds one store call (one page, one write).
+const opTimeout = 30 * time.Second
+
+func (m *Model) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(m.ctx, opTimeout)
+}
+
+// loadKeys reads the account and the keys. With first set it returns after
+// the first page (so the first frame is quick) and the rest follows with
+// loadRest; otherwise it reads every page before answering, so the list is
+// swapped whole.
+func (m *Model) loadKeys(gen int, first bool) tea.Cmd {
+	st, ctx, pageSize := m.st, m.ctx, m.opt.PageSize
+	return func() tea.Msg {
+		start := time.Now()
+		c, cancel := context.WithTimeout(ctx, opTimeout)
+		acc, err := st.Account(c)
+		cancel()
+		if err != nil {
+			return KeysLoadedMsg{Gen: gen, Err: err}
+		}
+		c, cancel = context.WithTimeout(ctx, opTimeout)
+		page, err := st.ListKeys(c, storage.ListOptions{IncludeRevoked: true, Sort: storage.SortCreated, Limit: pageSize})
+		cancel()
+		if err != nil {
+			return KeysLoadedMsg{Gen: gen, Err: err}
+		}
+		rows := make([]keylist.Row, 0, max(len(page.Keys), page.Total))
+		for _, k := range page.Keys {
+			rows = append(rows, keylist.RowOf(k))
+		}
+		if first && page.NextCursor != "" {
+			return KeysLoadedMsg{Gen: gen, Account: acc, Snap: keylist.NewSnapshotRows(rows, page.Total, false), Next: page.NextCursor, Took: time.Since(start)}
+		}
+		rows, total, err := morePages(ctx, st, pageSize, rows, page)
+		if err != nil {
+			return KeysLoadedMsg{Gen: gen, Err: err}
+		}
+		return KeysLoadedMsg{Gen: gen, Account: acc, Snap: keylist.NewSnapshotRows(rows, total, true), Took: time.Since(start)}
+	}
+}
+
+// loadRest reads the pages after the first one.
+func (m *Model) loadRest(gen int, acc model.Account, have *keylist.Snapshot, next string) tea.Cmd {
+	st, ctx, pageSize := m.st, m.ctx, m.opt.PageSize
+	return func() tea.Msg {
+		start := time.Now()
+		rows := make([]keylist.Row, len(have.Rows), max(have.Total, len(have.Rows)))
+		copy(rows, have.Rows)
+		rows, total, err := morePages(ctx, st, pageSize, rows, storage.KeyPage{NextCursor: next, Total: have.Total})
+		if err != nil {
+			return KeysLoadedMsg{Gen: gen, Err: err}
+		}
+		return KeysLoadedMsg{Gen: gen, Account: acc, Snap: keylist.NewSnapshotRows(rows, total, true), Took: time.Since(start)}
+	}
+}
+
+func morePages(ctx context.Context, st storage.Store, pageSize int, rows []keylist.Row, page storage.KeyPage) ([]keylist.Row, int, error) {
+	total := page.Total
+	for next := page.NextCursor; next != ""; {
+		c, cancel := context.WithTimeout(ctx, opTimeout)
+		p, err := st.ListKeys(c, storage.ListOptions{IncludeRevoked: true, Sort: storage.SortCreated, Limit: pageSize, Cursor: next})
+		cancel()
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, k := range p.Keys {
+			rows = append(rows, keylist.RowOf(k))
+		}
+		next, total = p.NextCursor, p.Total
+	}
+	return rows, total, nil
+}
+
+func (m *Model) loadDetail(id string) tea.Cmd {
+	st := m.st
+	ctx, cancel := m.opCtx()
+	return func() tea.Msg {
+		defer cancel()
+		k, err := st.GetKey(ctx, id)
+		if err != nil {
+			return DetailLoadedMsg{ClientID: id, Err: err}
+		}
+		usage, err := st.Usage(ctx, k.ClientID, detail.Days)
+		if err != nil {
+			return DetailLoadedMsg{ClientID: id, Err: err}
+		}
+		audit, err := st.Audit(ctx, storage.AuditFilter{Key: k.ClientID, Limit: 50})
+		if err != nil {
+			return DetailLoadedMsg{ClientID: id, Err: err}
+		}
+		return DetailLoadedMsg{ClientID: id, Key: k, Usage: usage, Audit: audit}
+	}
+}
+
+func (m *Model) createKey(spec model.KeySpec) tea.Cmd {
+	st := m.st
+	ctx, cancel := m.opCtx()
+	return func() tea.Msg {
+		defer cancel()
+		k, secret, err := st.CreateKey(ctx, spec)
+		if err != nil {
+			return SubmitFailedMsg{Err: err}
+		}
+		return KeyCreatedMsg{Key: k, Secret: secret}
+	}
+}
+
+func (m *Model) editKey(id string, e model.KeyEdit) tea.Cmd {
+	st := m.st
+	ctx, cancel := m.opCtx()
+	return func() tea.Msg {
+		defer cancel()
+		k, err := st.EditKey(ctx, id, e)
+		if err != nil {
+			return SubmitFailedMsg{Err: err}
+		}
+		return KeyEditedMsg{Key: k}
+	}
+}
+
+func (m *Model) regenerateKey(id string) tea.Cmd {
+	st := m.st
+	ctx, cancel := m.opCtx()
+	return func() tea.Msg {
+		defer cancel()
+		k, secret, err := st.RegenerateKey(ctx, id)
+		if err != nil {
+			return OpFailedMsg{What: "regenerate the secret", Err: err}
+		}
+		return KeyRegeneratedMsg{Key: k, Secret: secret}
+	}
+}
+
+func (m *Model) revokeKey(id string, keep bool) tea.Cmd {
+	st := m.st
+	ctx, cancel := m.opCtx()
+	return func() tea.Msg {
+		defer cancel()
+		k, err := st.RevokeKey(ctx, id, keep)
+		if err != nil {
+			return OpFailedMsg{What: "revoke the key", Err: err}
+		}
+		return KeyRevokedMsg{Key: k}
+	}
+}
+
+func (m *Model) releaseKey(id string) tea.Cmd {
+	st := m.st
+	ctx, cancel := m.opCtx()
+	return func() tea.Msg {
+		defer cancel()
+		k, err := st.ReleaseKey(ctx, id)
+		if err != nil {
+			return OpFailedMsg{What: "release the allocation", Err: err}
+		}
+		return KeyReleasedMsg{Key: k}
+	}
+}
+
+// nameChecker answers the wizard's "is this name free?" from the store.
+func (m *Model) nameChecker(except string) func(string) error {
+	st, ctx := m.st, m.ctx
+	return func(name string) error {
+		c, cancel := context.WithTimeout(ctx, opTimeout)
+		defer cancel()
+		p, err := st.ListKeys(c, storage.ListOptions{Name: name, Limit: 10})
+		if err != nil {
+			return err
+		}
+		for _, k := range p.Keys {
+			if k.Active() && k.Name == name && k.ClientID != except {
+				return model.ErrDuplicateName
+			}
+		}
+		return nil
+	}
+}
+
+// errorText is the one status line for a failed call. Store errors are
+// written for users already; context errors are said plainly.
+func errorText(what string, err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("could not %s: the store did not answer within %s", what, opTimeout)
+	case errors.Is(err, context.Canceled):
+		return fmt.Sprintf("could not %s: cancelled", what)
+	}
+	return fmt.Sprintf("could not %s: %s", what, err.Error())
+}
