@@ -146,11 +146,15 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	db.read.SetMaxOpenConns(4)
 	db.read.SetMaxIdleConns(4)
+	st, err := prepareStmts(ctx, db.writeD)
+	if err != nil {
+		return fail(err)
+	}
 	conn, err := db.writeD.Conn(ctx)
 	if err != nil {
 		return fail(err)
 	}
-	db.w = newWriter(db, conn)
+	db.w = newWriter(db, conn, st)
 	if err := db.ensureDefault(ctx); err != nil {
 		db.w.close()
 		return fail(err)
@@ -215,6 +219,15 @@ func prepareFile(path string) error {
 // database file so two processes starting at once do not race (SQLite's
 // own locks are POSIX locks and do not interfere with flock).
 func (db *DB) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	return db.migrateFS(ctx, sub)
+}
+
+// migrateFS applies the migrations in fsys.
+func (db *DB) migrateFS(ctx context.Context, fsys fs.FS) error {
 	f, err := os.OpenFile(db.path, os.O_RDWR, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrPermission) {
@@ -230,11 +243,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db.writeD, sub, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(goose.DialectSQLite3, db.writeD, fsys, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return err
 	}
@@ -309,5 +318,12 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 			return errors.New("the backup path is the database itself")
 		}
 	}
-	return vacuumInto(ctx, db.read, path)
+	// The read pool is query-only and the writer's one connection belongs to
+	// the writer goroutine: copy through a connection of its own.
+	c, err := sql.Open("sqlite3", dsn(db.path, fmt.Sprintf("_busy_timeout=%d", db.opt.BusyTimeout.Milliseconds())))
+	if err != nil {
+		return wrapErr(err)
+	}
+	defer c.Close()
+	return vacuumInto(ctx, c, path)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
@@ -31,9 +32,10 @@ import (
 // Denials (401 with a known Client ID, 403, 429, 402) are counted in memory
 // and flushed every FlushInterval: a flood of bad requests causes no writes.
 type writer struct {
-	db   *DB
-	conn *sql.Conn
-	jobs chan *job
+	db    *DB
+	conn  *sql.Conn
+	stmts *stmts
+	jobs  chan *job
 
 	mu     sync.RWMutex
 	closed bool
@@ -47,6 +49,54 @@ type writer struct {
 	usage       map[usageKey]*usageDelta // allowed units of this batch
 	denials     map[usageKey]*usageDelta // denials since the last flush
 	lastFlush   time.Time
+	buf         []byte
+	dirty       []*keyState // keys whose counters changed in this batch
+}
+
+// stmts are the writer's statements, prepared once on its connection (on
+// the *sql.DB before the connection is taken out of the pool, so that
+// Tx.StmtContext reuses them instead of preparing again per batch).
+type stmts struct {
+	dataVersion, selKey, selAcct, updKey, updCredits, upsertUsage *sql.Stmt
+}
+
+func prepareStmts(ctx context.Context, d *sql.DB) (*stmts, error) {
+	var s stmts
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&s.dataVersion, `PRAGMA data_version`},
+		{&s.selKey, `SELECT id, account_id, secret_digest, permissions, status,
+		query_alloc, mutation_alloc, query_used, mutation_used, credits_used, period_start, last_used_at
+		FROM keys WHERE client_id = ?`},
+		{&s.selAcct, `SELECT period, credits FROM accounts WHERE id = ?`},
+		// One statement per batch, whatever its size: the rows come as a
+		// JSON array [[id, q, m, c, period_start, last_used], …].
+		{&s.updKey, `UPDATE keys SET query_used = v.q, mutation_used = v.m, credits_used = v.c,
+			period_start = v.ps, last_used_at = v.lu
+			FROM (SELECT value->>0 AS id, value->>1 AS q, value->>2 AS m, value->>3 AS c,
+				value->>4 AS ps, value->>5 AS lu FROM json_each(?)) AS v
+			WHERE keys.id = v.id`},
+		{&s.updCredits, `UPDATE accounts SET credits = ? WHERE id = ?`},
+		// Likewise [[key_id, day, queries, mutations, credits, 401, 403, 429, 402], …].
+		{&s.upsertUsage, `INSERT INTO usage_days
+		(key_id, day, queries, mutations, credits, denied_401, denied_403, denied_429, denied_402)
+		SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8
+		FROM json_each(?) WHERE true
+		ON CONFLICT (key_id, day) DO UPDATE SET
+		queries = queries + excluded.queries, mutations = mutations + excluded.mutations,
+		credits = credits + excluded.credits, denied_401 = denied_401 + excluded.denied_401,
+		denied_403 = denied_403 + excluded.denied_403, denied_429 = denied_429 + excluded.denied_429,
+		denied_402 = denied_402 + excluded.denied_402`},
+	} {
+		st, err := d.PrepareContext(ctx, p.q)
+		if err != nil {
+			return nil, err
+		}
+		*p.dst = st
+	}
+	return &s, nil
 }
 
 type job struct {
@@ -96,10 +146,11 @@ const maxBatch = 1024
 // maxCached bounds the in-memory copy of keys.
 const maxCached = 200_000
 
-func newWriter(db *DB, conn *sql.Conn) *writer {
+func newWriter(db *DB, conn *sql.Conn, st *stmts) *writer {
 	w := &writer{
 		db:          db,
 		conn:        conn,
+		stmts:       st,
 		jobs:        make(chan *job, maxBatch),
 		quit:        make(chan struct{}),
 		done:        make(chan struct{}),
@@ -156,7 +207,12 @@ func (w *writer) close() {
 
 func (w *writer) loop() {
 	defer close(w.done)
-	defer w.conn.Close()
+	defer func() {
+		for _, st := range []*sql.Stmt{w.stmts.dataVersion, w.stmts.selKey, w.stmts.selAcct, w.stmts.updKey, w.stmts.updCredits, w.stmts.upsertUsage} {
+			st.Close()
+		}
+		w.conn.Close()
+	}()
 	tick := time.NewTicker(w.db.opt.FlushInterval)
 	defer tick.Stop()
 	for {
@@ -201,6 +257,7 @@ func (w *writer) collect(first *job) []*job {
 func (w *writer) resetCache() {
 	clear(w.keys)
 	clear(w.accounts)
+	w.dirty = w.dirty[:0]
 }
 
 // run executes one batch in one transaction.
@@ -235,7 +292,7 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 		}
 	}()
 	var dv int64
-	if err := tx.QueryRowContext(ctx, "PRAGMA data_version").Scan(&dv); err != nil {
+	if err := tx.StmtContext(ctx, w.stmts.dataVersion).QueryRowContext(ctx).Scan(&dv); err != nil {
 		return err
 	}
 	if dv != w.dataVersion {
@@ -308,7 +365,8 @@ func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.
 		return err
 	}
 	if ps := acct.period.Start(now).Unix(); ks.periodStart != ps {
-		ks.qUsed, ks.mUsed, ks.cUsd, ks.periodStart, ks.dirty = 0, 0, 0, ps, true
+		ks.qUsed, ks.mUsed, ks.cUsd, ks.periodStart = 0, 0, 0, ps
+		w.markDirty(ks)
 	}
 	op := v.req.Operation
 	verdict := model.Decide(model.KeyState{
@@ -338,7 +396,7 @@ func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.
 			d.credits += c
 		}
 		ks.lastUsed = now.UnixMilli()
-		ks.dirty = true
+		w.markDirty(ks)
 	} else {
 		w.deny(ks.id, day, verdict)
 	}
@@ -357,6 +415,13 @@ func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.
 		ResetsAt:      acct.period.End(now),
 	}
 	return nil
+}
+
+func (w *writer) markDirty(ks *keyState) {
+	if !ks.dirty {
+		ks.dirty = true
+		w.dirty = append(w.dirty, ks)
+	}
 }
 
 func (w *writer) deny(keyID int64, day string, v model.Verdict) {
@@ -390,9 +455,7 @@ func (w *writer) key(ctx context.Context, tx *sql.Tx, clientID string) (*keyStat
 		status string
 		last   sql.NullInt64
 	)
-	err := tx.QueryRowContext(ctx, `SELECT id, account_id, secret_digest, permissions, status,
-		query_alloc, mutation_alloc, query_used, mutation_used, credits_used, period_start, last_used_at
-		FROM keys WHERE client_id = ?`, clientID).Scan(&ks.id, &ks.accountID, &digest, &ks.perms, &status,
+	err := tx.StmtContext(ctx, w.stmts.selKey).QueryRowContext(ctx, clientID).Scan(&ks.id, &ks.accountID, &digest, &ks.perms, &status,
 		&ks.qAlloc, &ks.mAlloc, &ks.qUsed, &ks.mUsed, &ks.cUsd, &ks.periodStart, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -412,7 +475,7 @@ func (w *writer) account(ctx context.Context, tx *sql.Tx, id int64) (*acctState,
 		return a, nil
 	}
 	var a acctState
-	if err := tx.QueryRowContext(ctx, `SELECT period, credits FROM accounts WHERE id = ?`, id).Scan(&a.period, &a.credits); err != nil {
+	if err := tx.StmtContext(ctx, w.stmts.selAcct).QueryRowContext(ctx, id).Scan(&a.period, &a.credits); err != nil {
 		return nil, err
 	}
 	w.accounts[id] = &a
@@ -422,39 +485,40 @@ func (w *writer) account(ctx context.Context, tx *sql.Tx, id int64) (*acctState,
 // flush writes what verifications changed in memory into tx: key counters,
 // account balances, the day's usage rows and, when asked, the denials.
 func (w *writer) flush(ctx context.Context, tx *sql.Tx, denials bool) error {
-	var dirtyKeys bool
-	for _, ks := range w.keys {
-		if ks.dirty {
-			dirtyKeys = true
-			break
+	buf := w.buf[:0]
+	buf = append(buf, '[')
+	for _, ks := range w.dirty {
+		if len(buf) > 1 {
+			buf = append(buf, ',')
 		}
+		buf = append(buf, '[')
+		buf = strconv.AppendInt(buf, ks.id, 10)
+		for _, v := range []int64{ks.qUsed, ks.mUsed, ks.cUsd, ks.periodStart} {
+			buf = append(buf, ',')
+			buf = strconv.AppendInt(buf, v, 10)
+		}
+		buf = append(buf, ',')
+		if ks.lastUsed > 0 {
+			buf = strconv.AppendInt(buf, ks.lastUsed, 10)
+		} else {
+			buf = append(buf, "null"...)
+		}
+		buf = append(buf, ']')
+		ks.dirty = false
 	}
-	if dirtyKeys {
-		st, err := tx.PrepareContext(ctx, `UPDATE keys SET query_used = ?, mutation_used = ?, credits_used = ?,
-			period_start = ?, last_used_at = ? WHERE id = ?`)
-		if err != nil {
+	if len(buf) > 1 {
+		buf = append(buf, ']')
+		if _, err := tx.StmtContext(ctx, w.stmts.updKey).ExecContext(ctx, string(buf)); err != nil {
 			return err
 		}
-		defer st.Close()
-		for _, ks := range w.keys {
-			if !ks.dirty {
-				continue
-			}
-			var last any
-			if ks.lastUsed > 0 {
-				last = ks.lastUsed
-			}
-			if _, err := st.ExecContext(ctx, ks.qUsed, ks.mUsed, ks.cUsd, ks.periodStart, last, ks.id); err != nil {
-				return err
-			}
-			ks.dirty = false
-		}
 	}
+	w.buf = buf
+	w.dirty = w.dirty[:0]
 	for id, a := range w.accounts {
 		if !a.dirty {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET credits = ? WHERE id = ?`, a.credits, id); err != nil {
+		if _, err := tx.StmtContext(ctx, w.stmts.updCredits).ExecContext(ctx, a.credits, id); err != nil {
 			return err
 		}
 		a.dirty = false
@@ -462,35 +526,36 @@ func (w *writer) flush(ctx context.Context, tx *sql.Tx, denials bool) error {
 	if len(w.usage) == 0 && !(denials && len(w.denials) > 0) {
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO usage_days
-		(key_id, day, queries, mutations, credits, denied_401, denied_403, denied_429, denied_402)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (key_id, day) DO UPDATE SET
-		queries = queries + excluded.queries, mutations = mutations + excluded.mutations,
-		credits = credits + excluded.credits, denied_401 = denied_401 + excluded.denied_401,
-		denied_403 = denied_403 + excluded.denied_403, denied_429 = denied_429 + excluded.denied_429,
-		denied_402 = denied_402 + excluded.denied_402`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	put := func(m map[usageKey]*usageDelta) error {
+	buf = w.buf[:0]
+	buf = append(buf, '[')
+	put := func(m map[usageKey]*usageDelta) {
 		for k, d := range m {
-			if _, err := st.ExecContext(ctx, k.keyID, k.day, d.queries, d.mutations, d.credits,
-				d.d401, d.d403, d.d429, d.d402); err != nil {
-				return err
+			if len(buf) > 1 {
+				buf = append(buf, ',')
 			}
+			buf = append(buf, '[')
+			buf = strconv.AppendInt(buf, k.keyID, 10)
+			buf = append(buf, `,"`...)
+			buf = append(buf, k.day...)
+			buf = append(buf, '"')
+			for _, v := range []int64{d.queries, d.mutations, d.credits, d.d401, d.d403, d.d429, d.d402} {
+				buf = append(buf, ',')
+				buf = strconv.AppendInt(buf, v, 10)
+			}
+			buf = append(buf, ']')
 		}
-		return nil
 	}
-	if err := put(w.usage); err != nil {
+	put(w.usage)
+	if denials {
+		// Cleared by the caller once the commit succeeded.
+		put(w.denials)
+	}
+	buf = append(buf, ']')
+	w.buf = buf
+	if _, err := tx.StmtContext(ctx, w.stmts.upsertUsage).ExecContext(ctx, string(buf)); err != nil {
 		return err
 	}
 	clear(w.usage)
-	if denials {
-		// Cleared by the caller once the commit succeeded.
-		return put(w.denials)
-	}
 	return nil
 }
 

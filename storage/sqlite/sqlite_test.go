@@ -1,0 +1,238 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/storage/sqlite"
+	"github.com/keydeck/keydeck/storage/storetest"
+)
+
+var ctx = context.Background()
+
+func TestFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data", "keydeck")
+	path := filepath.Join(dir, "keydeck.db")
+	db := openTest(t, storetest.NewClock(time.Now()), path)
+	st, _ := db.Store("default", "test")
+	if _, _, err := st.CreateKey(ctx, model.KeySpec{Name: "k", Permissions: model.PermRead}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), fi.Mode().Perm())
+		}
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data folder mode %v (%v), want 0700", fi.Mode().Perm(), err)
+	}
+	backup := filepath.Join(t.TempDir(), "copy.db")
+	if err := db.Backup(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(backup); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup mode %v, want 0600", fi.Mode().Perm())
+	}
+	if err := db.Backup(ctx, backup); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("backup over an existing file: %v", err)
+	}
+	// The copy is a working database with the key in it.
+	copyDB := openTest(t, storetest.NewClock(time.Now()), backup)
+	cst, _ := copyDB.Store("default", "test")
+	if _, err := cst.GetKey(ctx, "k"); err != nil {
+		t.Fatalf("backup lacks the key: %v", err)
+	}
+}
+
+func TestBadPaths(t *testing.T) {
+	dir := t.TempDir()
+	notDB := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notDB, []byte(strings.Repeat("this is not a database\n", 100)), 0o600)
+	ro := filepath.Join(dir, "ro")
+	os.Mkdir(ro, 0o700)
+	roDB := filepath.Join(ro, "k.db")
+	db, err := sqlite.Open(ctx, roDB, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	os.Chmod(roDB, 0o400)
+	os.Chmod(ro, 0o500)
+	t.Cleanup(func() { os.Chmod(ro, 0o700) })
+
+	cases := []struct {
+		path string
+		want string
+		is   error
+	}{
+		{dir, "is a directory", nil},
+		{notDB, "", storage.ErrNotDatabase},
+		{filepath.Join(dir, "bad?#%name.db"), "", nil},
+	}
+	if os.Geteuid() != 0 { // root ignores file modes
+		cases = append(cases, struct {
+			path string
+			want string
+			is   error
+		}{roDB, "", storage.ErrReadOnly})
+	}
+	for _, c := range cases {
+		db, err := sqlite.Open(ctx, c.path, sqlite.Options{})
+		if c.want == "" && c.is == nil {
+			if err != nil {
+				t.Errorf("%s: %v", c.path, err)
+			} else {
+				db.Close()
+			}
+			continue
+		}
+		if err == nil {
+			db.Close()
+			t.Errorf("%s: opened", c.path)
+			continue
+		}
+		if c.is != nil && !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v", c.path, err)
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: the error is more than one line: %q", c.path, err)
+		}
+	}
+	// The file that is not a database is untouched.
+	if b, _ := os.ReadFile(notDB); !strings.HasPrefix(string(b), "this is not a database") {
+		t.Fatalf("opening a non-database changed it")
+	}
+}
+
+// TestLockedByAnotherProcess holds SQLite's write lock from the sqlite3
+// shell and checks a write waits the busy timeout, then says so, and
+// changes nothing.
+func TestLockedByAnotherProcess(t *testing.T) {
+	sh, err := exec.LookPath("sqlite3")
+	if err != nil {
+		t.Fatalf("the sqlite3 shell is needed for this test (apt-get install sqlite3): %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "k.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{BusyTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, _ := db.Store("default", "test")
+	cmd := exec.Command(sh, path)
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	in.Write([]byte("BEGIN IMMEDIATE; SELECT 'locked';\n"))
+	buf := make([]byte, 16)
+	if n, _ := out.Read(buf); !strings.Contains(string(buf[:n]), "locked") {
+		t.Fatalf("sqlite3 did not take the lock: %q", buf[:n])
+	}
+	began := time.Now()
+	_, _, err = st.CreateKey(ctx, model.KeySpec{Name: "k", Permissions: model.PermRead})
+	if !errors.Is(err, storage.ErrLocked) {
+		t.Fatalf("write under another process's lock: %v", err)
+	}
+	if waited := time.Since(began); waited < 250*time.Millisecond {
+		t.Fatalf("gave up after %v, before the busy timeout", waited)
+	}
+	in.Write([]byte("ROLLBACK;\n.quit\n"))
+	cmd.Wait()
+	// Reads worked all along (WAL), and once the lock is gone writes do too.
+	if _, _, err := st.CreateKey(ctx, model.KeySpec{Name: "k", Permissions: model.PermRead}); err != nil {
+		t.Fatalf("write after the lock: %v", err)
+	}
+	if p, _ := st.ListKeys(ctx, storage.ListOptions{}); p.Total != 1 {
+		t.Fatalf("%d keys, want 1", p.Total)
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (999, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	_, err = sqlite.Open(ctx, path, sqlite.Options{})
+	if !errors.Is(err, storage.ErrNewerSchema) || !strings.Contains(err.Error(), "999") {
+		t.Fatalf("opening a newer schema: %v", err)
+	}
+}
+
+func TestCloseFlushesDenials(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := db.Store("default", "test")
+	k, _, _ := st.CreateKey(ctx, model.KeySpec{Name: "k", Permissions: model.PermRead, QueryAlloc: 1})
+	for range 3 {
+		r, _ := st.Verify(ctx, model.VerifyRequest{ClientID: k.ClientID, ClientSecret: model.NewSecret(), Operation: model.OpRead})
+		if r.Verdict != model.DeniedUnauthorized {
+			t.Fatalf("wrong secret: %v", r.Verdict)
+		}
+	}
+	u, _ := st.Usage(ctx, k.ClientID, 1)
+	if u[0].Denied401 != 0 {
+		t.Fatalf("denials were written at once (%d): a flood of bad secrets would write", u[0].Denied401)
+	}
+	db.Close()
+	if _, err := st.Verify(ctx, model.VerifyRequest{ClientID: k.ClientID, ClientSecret: model.NewSecret(), Operation: model.OpRead}); !errors.Is(err, storage.ErrClosed) {
+		t.Fatalf("verify after close: %v", err)
+	}
+	db2, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	st2, _ := db2.Store("default", "test")
+	u, _ = st2.Usage(ctx, k.ClientID, 1)
+	if u[0].Denied401 != 3 {
+		t.Fatalf("denials after close: %d, want 3", u[0].Denied401)
+	}
+}
+
+func TestStrictDurability(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{Durability: sqlite.DurabilityStrict})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, _ := db.Store("default", "test")
+	k, secret, _ := st.CreateKey(ctx, model.KeySpec{Name: "k", Permissions: model.PermRead, QueryAlloc: 5})
+	r, err := st.Verify(ctx, model.VerifyRequest{ClientID: k.ClientID, ClientSecret: secret, Operation: model.OpRead})
+	if err != nil || r.Verdict != model.Allowed {
+		t.Fatalf("strict verify: %v %v", r.Verdict, err)
+	}
+	if _, err := sqlite.ParseDurability("sometimes"); err == nil {
+		t.Fatal("unknown durability accepted")
+	}
+}
