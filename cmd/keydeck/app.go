@@ -80,7 +80,7 @@ Run keydeck without a command to open the terminal UI.`,
 	pf.StringVar(&a.remote, "remote", "", "URL of a keydeck server to use instead of the local file (env "+envRemote+")")
 	pf.StringVar(&a.token, "token", "", "account API token for --remote; - reads it from stdin (env "+envToken+")")
 	pf.BoolVar(&a.insecure, "insecure", false, "allow a plain http:// --remote URL that is not loopback")
-	pf.StringVar(&a.logLevel, "log-level", "", "diagnostics on stderr: debug, info, warn, error or off (env "+envLogLevel+"; default warn)")
+	pf.StringVar(&a.logLevel, "log-level", "", "diagnostics on stderr: debug, info, warn, error or off (env "+envLogLevel+"; default off)")
 
 	root.AddCommand(
 		a.keysCmd(),
@@ -191,11 +191,13 @@ func (a *app) logger(cmd *cobra.Command) (*slog.Logger, error) {
 		level = slog.LevelDebug
 	case "info":
 		level = slog.LevelInfo
-	case "", "warn", "warning":
+	case "warn", "warning":
 		level = slog.LevelWarn
 	case "error":
 		level = slog.LevelError
-	case "off", "none":
+	case "", "off", "none":
+		// Off by default: an error is reported once, as the command's
+		// one-line message; the store's own log would repeat it.
 		return slog.New(slog.DiscardHandler), nil
 	default:
 		return nil, usageErrorf("--log-level: unknown level %q (use debug, info, warn, error or off)", sanitize(lvl))

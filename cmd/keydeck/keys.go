@@ -291,7 +291,7 @@ func (a *app) keysRegenerateCmd() *cobra.Command {
 				return err
 			}
 			if !k.Active() {
-				return model.ErrRevoked
+				return fmt.Errorf("%w: %q (%s)", model.ErrRevoked, k.Name, k.ClientID)
 			}
 			if err := a.confirm(yes, "regenerate",
 				fmt.Sprintf("Regenerate the secret of %q (%s)? The previous secret stops working immediately.", k.Name, k.ClientID)); err != nil {
@@ -329,7 +329,7 @@ func (a *app) keysRevokeCmd() *cobra.Command {
 				return err
 			}
 			if !k.Active() {
-				return model.ErrRevoked
+				return fmt.Errorf("%w: %q (%s)", model.ErrRevoked, k.Name, k.ClientID)
 			}
 			alloc := "its allocation returns to the account"
 			if keep {
@@ -375,7 +375,7 @@ func (a *app) keysReleaseCmd() *cobra.Command {
 				return err
 			}
 			if k.Active() {
-				return model.ErrNotRevoked
+				return fmt.Errorf("%w: %q is active (revoke it first)", model.ErrNotRevoked, k.Name)
 			}
 			if !k.KeepsAllocation {
 				return model.ErrNothingHeld

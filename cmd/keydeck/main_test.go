@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,6 +60,8 @@ func TestScripts(t *testing.T) {
 		"writeenv":   cmdWriteEnv,
 		"waitfile":   cmdWaitFile,
 		"json-shape": cmdJSONShape,
+		"freeport":   cmdFreePort,
+		"waithttp":   cmdWaitHTTP,
 	}
 	for name, f := range extraScriptCmds {
 		cmds[name] = f
@@ -215,13 +219,19 @@ func cmdSnapshot(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), all.Bytes(), 0o600))
 }
 
-// writeenv VAR FILE writes $VAR and a newline to FILE without logging it
-// (to feed a secret on stdin).
+// writeenv [-crlf] VAR FILE writes $VAR and a newline to FILE without
+// logging it (to feed a secret on stdin); -crlf pads it with spaces and
+// ends it with CR LF, as pasted from another system.
 func cmdWriteEnv(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
-		ts.Fatalf("usage: writeenv VAR FILE")
+	pre, post := "", "\n"
+	if len(args) == 3 && args[0] == "-crlf" {
+		pre, post = "  ", "  \r\n"
+		args = args[1:]
 	}
-	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(ts.Getenv(args[0])+"\n"), 0o600))
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: writeenv [-crlf] VAR FILE")
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(pre+ts.Getenv(args[0])+post), 0o600))
 }
 
 // waitfile FILE waits up to 20s for FILE to exist.
@@ -283,6 +293,40 @@ func cmdJSONShape(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	walk("", v)
 	fmt.Fprintln(ts.Stdout(), strings.Join(lines, "\n"))
+}
+
+// freeport VAR sets $VAR to a TCP port on 127.0.0.1 that was free a moment
+// ago.
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeport VAR")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Setenv(args[0], strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	ts.Check(ln.Close())
+}
+
+// waithttp URL waits up to 20s for URL to answer 200.
+func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waithttp URL")
+	}
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := client.Get(args[0])
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not answer 200 within 20s (last error: %v)", args[0], err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // holdlock DB READY holds a write lock on the database until killed (at
