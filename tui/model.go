@@ -87,6 +87,10 @@ type Model struct {
 	info     string
 	infoID   int
 	quitting bool
+
+	// tick starts a timer (tea.Tick; tests that drive Update by hand turn
+	// timers off).
+	tick func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
 }
 
 // New returns the root model of a session on st.
@@ -95,7 +99,7 @@ func New(ctx context.Context, st storage.Store, opt Options) *Model {
 		ctx = context.Background()
 	}
 	opt = opt.withDefaults()
-	m := &Model{ctx: ctx, st: st, opt: opt, isDark: true, noColor: NoColor(opt.Environ), global: keys.NewGlobal()}
+	m := &Model{ctx: ctx, st: st, opt: opt, isDark: true, noColor: NoColor(opt.Environ), global: keys.NewGlobal(), tick: tea.Tick}
 	m.styles = styles.New(m.isDark, m.noColor)
 	m.list = keylist.New(m.styles, opt.Location, opt.Now)
 	m.help = help.New()
@@ -167,7 +171,7 @@ func (m *Model) scheduleRefresh() tea.Cmd {
 	d := max(m.opt.Refresh, 5*m.lastLoad)
 	m.refreshSq++
 	seq := m.refreshSq
-	return tea.Tick(d, func(time.Time) tea.Msg { return RefreshTickMsg{Seq: seq} })
+	return m.tick(d, func(time.Time) tea.Msg { return RefreshTickMsg{Seq: seq} })
 }
 
 func (m *Model) restyle() {
@@ -203,14 +207,14 @@ func (m *Model) layout() {
 }
 
 func (m *Model) bodyHeight() int {
-	return max(3, m.height-headerHeight-1-lipgloss.Height(m.helpView()))
+	return max(1, m.height-headerHeight-1-lipgloss.Height(m.helpView()))
 }
 
 func (m *Model) setInfo(s string) tea.Cmd {
 	m.info = s
 	m.infoID++
 	id := m.infoID
-	return tea.Tick(6*time.Second, func(time.Time) tea.Msg { return infoExpiredMsg{ID: id} })
+	return m.tick(6*time.Second, func(time.Time) tea.Msg { return infoExpiredMsg{ID: id} })
 }
 
 func (m *Model) setError(what string, err error) {
@@ -602,7 +606,21 @@ func (m *Model) keyMap() helpMap {
 	return h
 }
 
-func (m *Model) helpView() string { return m.help.View(m.keyMap()) }
+// helpView is the help, cut to the width and to what leaves the screen at
+// least three lines.
+func (m *Model) helpView() string {
+	lines := strings.Split(m.help.View(m.keyMap()), "\n")
+	room := max(1, m.height-headerHeight-1-3)
+	if len(lines) > room {
+		lines = lines[:room]
+	}
+	for i, l := range lines {
+		if ansi.StringWidth(l) > m.width {
+			lines[i] = ansi.Truncate(l, max(0, m.width-1), "…")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
 
 // View draws header, screen, status line and help.
 func (m *Model) View() tea.View {
@@ -629,7 +647,7 @@ func (m *Model) render() string {
 	b.WriteString(m.statusLine())
 	b.WriteByte('\n')
 	b.WriteString(m.helpView())
-	return b.String()
+	return fit(b.String(), m.width, m.height)
 }
 
 // fit cuts or pads s to exactly h lines of at most w cells.
@@ -696,8 +714,8 @@ func (m *Model) header() string {
 		}
 		qa, ma := a.QueryAvailable(), a.MutationAvailable()
 		line2 = s.Label.Render("Unallocated  ") +
-			s.Label.Render("Query ") + s.Value.Render(exact(qa, a.QueryTotal)) + s.Muted.Render("  ·  ") +
-			s.Label.Render("Mutation ") + s.Value.Render(exact(ma, a.MutationTotal)) + s.Muted.Render("  ·  ") +
+			s.Label.Render("Query ") + s.Value.Render(exact(qa, a.QueryTotal)) + s.Muted.Render(" · ") +
+			s.Label.Render("Mutation ") + s.Value.Render(exact(ma, a.MutationTotal)) + s.Muted.Render(" · ") +
 			s.Label.Render("Credits ") + s.Value.Render(format.Int(a.Credits))
 		if lipgloss.Width(line2) > m.width {
 			line2 = s.Label.Render("Free ") +
