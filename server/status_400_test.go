@@ -1,0 +1,67 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/server/api"
+)
+
+// Every endpoint with a body answers 400 for one that is not the JSON it
+// takes, in one line, and changes nothing.
+func TestBadBodies400(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("default")
+	k, secret := e.key("default", "k", model.PermRead, 5, 5)
+	paths := []struct{ method, path string }{
+		{"POST", "/v1/verify"},
+		{"POST", "/v1/keys"},
+		{"PATCH", "/v1/keys/" + k.ClientID},
+		{"POST", "/v1/keys/" + k.ClientID + "/regenerate"},
+		{"POST", "/v1/keys/" + k.ClientID + "/revoke"},
+		{"POST", "/v1/keys/" + k.ClientID + "/release"},
+	}
+	bodies := []struct{ body, want string }{
+		{`{"name": `, "ends too early"},
+		{`{"name": "x",}`, "not valid JSON"},
+		{`[1, 2]`, "must be a JSON object"},
+		{`{"client_secret": 5, "name": 5, "keep_allocation": "yes"}`, "must be|unknown field"},
+		{`{"nonsense_field": 1}`, "unknown field"},
+		{`{} {}`, "more than one JSON value"},
+		{`"` + secret + `"`, "must be a JSON object"},
+	}
+	for _, p := range paths {
+		for _, b := range bodies {
+			a := e.do(req{method: p.method, path: p.path, token: tok, body: b.body})
+			wantStatus(t, a, http.StatusBadRequest, api.TypeBadRequest)
+			if d := a.problem(t).Detail; !containsAny(d, strings.Split(b.want, "|")) || strings.Contains(d, "\n") {
+				t.Errorf("%s %s with %q: detail %q, want it to say %q", p.method, p.path, b.body, d, b.want)
+			}
+		}
+	}
+	// Creates and verifies need a body at all.
+	for _, p := range paths[:3] {
+		a := e.do(req{method: p.method, path: p.path, token: tok})
+		wantStatus(t, a, http.StatusBadRequest, api.TypeBadRequest)
+	}
+	// Nothing changed: the key is as it was, its secret still works, and
+	// no verification was consumed.
+	got, err := e.store("default").GetKey(t.Context(), k.ClientID)
+	if err != nil || got.Name != "k" || got.Status != model.StatusActive || got.QueryUsed != 0 || got.SecretHint != k.SecretHint {
+		t.Fatalf("bad bodies changed the key: %+v %v", got, err)
+	}
+	if n := e.admin.verifies.Load(); n != 0 {
+		t.Fatalf("bad verify bodies reached the store %d times", n)
+	}
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
