@@ -152,7 +152,9 @@ type env struct {
 	logBuf *syncBuffer
 }
 
-type envOption func(*sqlite.Options, *Config)
+type envOption func(*sqliteOptions, *Config)
+
+type sqliteOptions = sqlite.Options
 
 // start is mid-November 2026, UTC: the current period is November.
 var start = time.Date(2026, 11, 14, 10, 30, 0, 0, time.UTC)
