@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"flag"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -18,8 +17,6 @@ import (
 	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/storage/sqlite"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // fixedNow is the clock of every test: a Thursday in November, UTC.
 var fixedNow = time.Date(2026, 11, 26, 14, 30, 0, 0, time.UTC)

@@ -554,21 +554,33 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 
 func (m *Model) toScreen(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
+	var intent tea.Msg
 	switch m.screen {
 	case ScreenList:
 		before := m.list.Filtering()
 		m.list, cmd = m.list.Update(msg)
+		intent = m.list.TakeIntent()
 		if m.list.Filtering() != before {
 			m.layout()
 		}
 	case ScreenDetail:
 		m.detail, cmd = m.detail.Update(msg)
+		intent = m.detail.TakeIntent()
 	case ScreenWizard:
 		m.wizard, cmd = m.wizard.Update(msg)
+		intent = m.wizard.TakeIntent()
 	case ScreenReveal:
 		m.reveal, cmd = m.reveal.Update(msg)
+		intent = m.reveal.TakeIntent()
 	case ScreenConfirm:
 		m.confirm, cmd = m.confirm.Update(msg)
+		intent = m.confirm.TakeIntent()
+	}
+	if intent != nil {
+		// Handled now, not through a command: keys already queued behind
+		// this one must reach the screen it opens.
+		_, next := m.Update(intent)
+		return tea.Batch(cmd, next)
 	}
 	return cmd
 }

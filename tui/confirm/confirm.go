@@ -60,6 +60,7 @@ const (
 
 // Model is one open dialog.
 type Model struct {
+	intent tea.Msg
 	spec   Spec
 	option bool
 	focus  int
@@ -106,7 +107,8 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	}
 	switch {
 	case key.Matches(k, m.keys.Cancel):
-		return m, send(ResultMsg{Confirmed: false, Option: m.option})
+		m.intent = ResultMsg{Confirmed: false, Option: m.option}
+		return m, nil
 	case key.Matches(k, m.keys.Next):
 		m.step(1)
 	case key.Matches(k, m.keys.Prev):
@@ -120,15 +122,24 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		case focusOption:
 			m.option = !m.option
 		case focusCancel:
-			return m, send(ResultMsg{Confirmed: false, Option: m.option})
+			m.intent = ResultMsg{Confirmed: false, Option: m.option}
+			return m, nil
 		case focusConfirm:
-			return m, send(ResultMsg{Confirmed: true, Option: m.option})
+			m.intent = ResultMsg{Confirmed: true, Option: m.option}
+			return m, nil
 		}
 	}
 	return m, nil
 }
 
-func send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+// TakeIntent returns what the last Update asks of the parent (one of the
+// messages above), once. The parent handles it at once, so keys typed right
+// after it cannot reach a screen that is about to close.
+func (m *Model) TakeIntent() tea.Msg {
+	in := m.intent
+	m.intent = nil
+	return in
+}
 
 // ShortHelp implements help.KeyMap.
 func (m Model) ShortHelp() []key.Binding {

@@ -64,6 +64,7 @@ func DefaultKeyMap() KeyMap {
 
 // Model is the details screen of one key.
 type Model struct {
+	intent tea.Msg
 	key    model.Key
 	usage  []model.UsageDay
 	audit  []model.AuditEvent
@@ -142,22 +143,27 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	active := m.key.Active()
 	switch {
 	case key.Matches(k, m.keys.Back):
-		return m, send(BackMsg{})
+		m.intent = BackMsg{}
+		return m, nil
 	case key.Matches(k, m.keys.Edit):
 		if active {
-			return m, send(EditMsg{m.key})
+			m.intent = EditMsg{m.key}
+			return m, nil
 		}
 	case key.Matches(k, m.keys.Regenerate):
 		if active {
-			return m, send(RegenerateMsg{m.key})
+			m.intent = RegenerateMsg{m.key}
+			return m, nil
 		}
 	case key.Matches(k, m.keys.Revoke):
 		if active {
-			return m, send(RevokeMsg{m.key})
+			m.intent = RevokeMsg{m.key}
+			return m, nil
 		}
 	case key.Matches(k, m.keys.Release):
 		if !active && m.key.KeepsAllocation {
-			return m, send(ReleaseMsg{m.key})
+			m.intent = ReleaseMsg{m.key}
+			return m, nil
 		}
 	default:
 		var cmd tea.Cmd
@@ -167,7 +173,14 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	return m, nil
 }
 
-func send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+// TakeIntent returns what the last Update asks of the parent (one of the
+// messages above), once. The parent handles it at once, so keys typed right
+// after it cannot reach a screen that is about to close.
+func (m *Model) TakeIntent() tea.Msg {
+	in := m.intent
+	m.intent = nil
+	return in
+}
 
 // ShortHelp implements help.KeyMap.
 func (m Model) ShortHelp() []key.Binding {

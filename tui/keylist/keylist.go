@@ -76,6 +76,7 @@ func DefaultKeyMap() KeyMap {
 
 // Model is the key table.
 type Model struct {
+	intent tea.Msg
 	styles styles.Styles
 	keys   KeyMap
 	loc    *time.Location
@@ -277,25 +278,31 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case key.Matches(k, m.keys.End):
 		m.move(len(m.view))
 	case key.Matches(k, m.keys.Create):
-		return m, send(CreateMsg{})
+		m.intent = CreateMsg{}
+		return m, nil
 	case key.Matches(k, m.keys.Open):
 		if m.Empty() {
-			return m, send(CreateMsg{})
+			m.intent = CreateMsg{}
+			return m, nil
 		}
 		if has {
-			return m, send(OpenMsg{row})
+			m.intent = OpenMsg{row}
+			return m, nil
 		}
 	case key.Matches(k, m.keys.Edit):
 		if has && row.Active() {
-			return m, send(EditMsg{row})
+			m.intent = EditMsg{row}
+			return m, nil
 		}
 	case key.Matches(k, m.keys.Regenerate):
 		if has && row.Active() {
-			return m, send(RegenerateMsg{row})
+			m.intent = RegenerateMsg{row}
+			return m, nil
 		}
 	case key.Matches(k, m.keys.Revoke):
 		if has && row.Active() {
-			return m, send(RevokeMsg{row})
+			m.intent = RevokeMsg{row}
+			return m, nil
 		}
 	case key.Matches(k, m.keys.Filter):
 		m.filtering = true
@@ -361,7 +368,14 @@ func (m Model) updateFilter(msg tea.Msg) (Model, tea.Cmd) {
 	return m, cmd
 }
 
-func send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+// TakeIntent returns what the last Update asks of the parent (one of the
+// messages above), once. The parent handles it at once, so keys typed right
+// after it cannot reach a screen that is about to close.
+func (m *Model) TakeIntent() tea.Msg {
+	in := m.intent
+	m.intent = nil
+	return in
+}
 
 // ShortHelp implements help.KeyMap for the current state.
 func (m Model) ShortHelp() []key.Binding {
@@ -374,11 +388,11 @@ func (m Model) ShortHelp() []key.Binding {
 	}
 	up := k.Up
 	up.SetHelp("↑/↓", "move")
-	b := []key.Binding{up, k.Open, k.Create, k.Filter, k.ToggleRevoked, k.Sort}
+	b := []key.Binding{up, k.Open, k.Create, k.Filter}
 	if m.query != "" {
 		b = append(b, k.ClearFilter)
 	}
-	return append(b, k.Help, k.Quit)
+	return append(b, k.Help, k.Quit, k.ToggleRevoked, k.Sort)
 }
 
 // FullHelp implements help.KeyMap.

@@ -61,6 +61,7 @@ const (
 
 // Model is the reveal screen.
 type Model struct {
+	intent      tea.Msg
 	key         model.Key
 	secret      string
 	regenerated bool
@@ -144,7 +145,8 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			case btnStored:
 				id := m.key.ClientID
 				m.secret = ""
-				return m, func() tea.Msg { return DoneMsg{ClientID: id} }
+				m.intent = DoneMsg{ClientID: id}
+				return m, nil
 			}
 		case key.Matches(msg, m.keys.Leave):
 			m.warn = true
@@ -217,4 +219,11 @@ func padRight(s string, n int) string {
 		return s + strings.Repeat(" ", n-w)
 	}
 	return s
+}
+
+// TakeIntent returns what the last Update asks of the parent, once.
+func (m *Model) TakeIntent() tea.Msg {
+	in := m.intent
+	m.intent = nil
+	return in
 }

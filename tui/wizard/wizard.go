@@ -86,6 +86,7 @@ func DefaultKeyMap() KeyMap {
 
 // Model is the wizard.
 type Model struct {
+	intent  tea.Msg
 	edit    *model.Key // the key being edited; nil when creating
 	account model.Account
 	check   NameChecker
@@ -102,6 +103,10 @@ type Model struct {
 	query, mutation slider.Model
 	touched         [2]bool // the user moved the Query / Mutation slider
 	stepErr         string  // a store error that belongs to the current step
+
+	// typeahead holds keys pressed while the name is being checked; they
+	// are replayed once the check is back.
+	typeahead []tea.KeyPressMsg
 
 	reviewFocus int // 0 the submit button, 1 back
 	submitting  bool
@@ -299,20 +304,36 @@ func (m *Model) notes() {
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	if nc, ok := msg.(nameCheckedMsg); ok {
 		m.checking = false
+		queued := m.typeahead
+		m.typeahead = nil
 		if nc.name != strings.TrimSpace(m.name.Value()) || m.step != StepName {
 			return m, nil // the user typed on
 		}
 		switch {
 		case errors.Is(nc.err, model.ErrDuplicateName):
 			m.nameErr = m.duplicateText(nc.name)
+			return m, nil
 		case nc.err != nil:
 			m.nameErr = "could not check the name: " + nc.err.Error()
-		default:
-			m.goTo(StepPermissions)
+			return m, nil
 		}
-		return m, nil
+		m.goTo(StepPermissions)
+		var cmds []tea.Cmd
+		for _, k := range queued {
+			var cmd tea.Cmd
+			m, cmd = m.Update(k)
+			cmds = append(cmds, cmd)
+			if m.intent != nil {
+				break
+			}
+		}
+		return m, tea.Batch(cmds...)
 	}
 	k, ok := msg.(tea.KeyPressMsg)
+	if ok && m.checking && !key.Matches(k, m.keys.Cancel, m.keys.Back) {
+		m.typeahead = append(m.typeahead, k)
+		return m, nil
+	}
 	if !ok {
 		if m.step == StepName {
 			var cmd tea.Cmd
@@ -326,10 +347,12 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	}
 	switch {
 	case key.Matches(k, m.keys.Cancel):
-		return m, send(CancelMsg{})
+		m.intent = CancelMsg{}
+		return m, nil
 	case key.Matches(k, m.keys.Back):
 		if m.step == StepName {
-			return m, send(CancelMsg{})
+			m.intent = CancelMsg{}
+			return m, nil
 		}
 		m.goTo(m.step - 1)
 		return m, nil
@@ -449,18 +472,21 @@ func (m Model) submit() (Model, tea.Cmd) {
 			return m, nil
 		}
 		m.submitting = true
-		return m, send(SubmitMsg{Spec: spec})
+		m.intent = SubmitMsg{Spec: spec}
+		return m, nil
 	}
 	e := m.changes(name)
 	if e.Empty() {
-		return m, send(CancelMsg{})
+		m.intent = CancelMsg{}
+		return m, nil
 	}
 	if err := e.Validate(); err != nil {
 		m.SetSubmitError(err)
 		return m, nil
 	}
 	m.submitting = true
-	return m, send(SubmitMsg{ClientID: m.edit.ClientID, Edit: &e})
+	m.intent = SubmitMsg{ClientID: m.edit.ClientID, Edit: &e}
+	return m, nil
 }
 
 // changes is the edit: only the fields that differ from the key.
@@ -483,7 +509,14 @@ func (m Model) changes(name string) model.KeyEdit {
 	return e
 }
 
-func send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+// TakeIntent returns what the last Update asks of the parent (one of the
+// messages above), once. The parent handles it at once, so keys typed right
+// after it cannot reach a screen that is about to close.
+func (m *Model) TakeIntent() tea.Msg {
+	in := m.intent
+	m.intent = nil
+	return in
+}
 
 // ShortHelp implements help.KeyMap for the current step.
 func (m Model) ShortHelp() []key.Binding {
