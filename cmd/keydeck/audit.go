@@ -101,9 +101,10 @@ The copy holds digests only, never a secret or token.`,
 	}
 }
 
-// version is set at build time by the Makefile
-// (-ldflags "-X main.version=…"); otherwise the module version is used.
-var version string
+// version and commit are set at build time by the Makefile (-ldflags
+// "-X main.version=… -X main.commit=…"); otherwise the module's build
+// information is used.
+var version, commit string
 
 func (a *app) versionCmd() *cobra.Command {
 	return &cobra.Command{
@@ -111,7 +112,7 @@ func (a *app) versionCmd() *cobra.Command {
 		Short: "Print the version, commit and Go version",
 		Args:  exactArgs(),
 		RunE: func(*cobra.Command, []string) error {
-			v, commit := version, "unknown"
+			v, rev := version, commit
 			if bi, ok := debug.ReadBuildInfo(); ok {
 				if v == "" {
 					v = bi.Main.Version
@@ -120,21 +121,26 @@ func (a *app) versionCmd() *cobra.Command {
 				for _, s := range bi.Settings {
 					switch s.Key {
 					case "vcs.revision":
-						commit = s.Value
+						if rev == "" {
+							rev = s.Value
+						}
 					case "vcs.modified":
 						dirty = s.Value == "true"
 					}
 				}
-				if dirty && commit != "unknown" {
-					commit += " (modified)"
+				if dirty && commit == "" && rev != "" {
+					rev += " (modified)"
 				}
 			}
 			if v == "" {
 				v = "(devel)"
 			}
+			if rev == "" {
+				rev = "unknown"
+			}
 			return fields(a.stdout,
 				"keydeck", v,
-				"commit", commit,
+				"commit", rev,
 				"go", runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH,
 			)
 		},

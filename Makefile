@@ -1,0 +1,31 @@
+# keydeck — see README.md. Everything goes through the go command; the only
+# system needs are Go and a C compiler (SQLite is linked with cgo).
+
+GO        ?= go
+PKGS      ?= ./...
+BIN       ?= bin/keydeck
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# The race detector is on: the store, the server and the TUI are concurrent.
+TESTFLAGS ?= -race -timeout 15m
+
+.PHONY: run test build lint
+
+## run: the terminal UI on the default database (ARGS='--db x.db' to choose)
+run:
+	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/keydeck $(ARGS)
+
+## test: every test, end-to-end scripts included
+test:
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+## build: the keydeck binary in bin/
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/keydeck
+
+## lint: gofmt must have nothing to say, and go vet neither
+lint:
+	@out="$$(gofmt -l .)"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
