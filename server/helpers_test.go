@@ -42,6 +42,9 @@ var seen = struct {
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
+	if bin, ok := builtBinary.Load().(string); ok {
+		os.RemoveAll(filepath.Dir(bin))
+	}
 	full := flag.Lookup("test.run").Value.String() == "" && flag.Lookup("test.skip").Value.String() == ""
 	if code == 0 && full {
 		if missing := missingStatuses(); len(missing) > 0 {
