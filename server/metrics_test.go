@@ -16,10 +16,10 @@ func TestMetricsCountOutcomes(t *testing.T) {
 	verify := func(s, op string) {
 		e.do(req{method: "POST", path: "/v1/verify", body: verifyBody(k.ClientID, s, op, 0)})
 	}
-	verify(secret, "read")            // 200
-	verify(secret, "read")            // 429
-	verify(secret, "write")           // 403
-	verify(model.NewSecret(), "read") // 401
+	verify(secret, "read")                                                       // 200
+	verify(secret, "read")                                                       // 429
+	verify(secret, "write")                                                      // 403
+	verify(model.NewSecret(), "read")                                            // 401
 	e.gateway(req{method: "GET", path: "/x", header: basic(k.ClientID, secret)}) // 429 via the gateway
 
 	a := e.do(req{method: "GET", path: "/metrics"})
