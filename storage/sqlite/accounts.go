@@ -42,18 +42,6 @@ func fromNullMs(v sql.NullInt64) *time.Time {
 	return &t
 }
 
-// holdsSQL sums what an account's keys hold (model.Holds) for the period
-// starting at ?1 (Unix seconds), for account ?2.
-const holdsSQL = `SELECT
-	COALESCE(SUM(CASE WHEN status = 'active' OR keeps_allocation = 1
-		THEN max(query_alloc, CASE WHEN period_start = ?1 THEN query_used ELSE 0 END)
-		ELSE CASE WHEN period_start = ?1 THEN query_used ELSE 0 END END), 0),
-	COALESCE(SUM(CASE WHEN status = 'active' OR keeps_allocation = 1
-		THEN max(mutation_alloc, CASE WHEN period_start = ?1 THEN mutation_used ELSE 0 END)
-		ELSE CASE WHEN period_start = ?1 THEN mutation_used ELSE 0 END END), 0),
-	COALESCE(SUM(status = 'active'), 0), COALESCE(SUM(status = 'revoked'), 0)
-	FROM keys WHERE account_id = ?2`
-
 // loadAccount reads one account with what its keys hold.
 func (db *DB) loadAccount(ctx context.Context, q queryer, where string, arg any) (model.Account, error) {
 	var a model.Account
@@ -68,7 +56,7 @@ func (db *DB) loadAccount(ctx context.Context, q queryer, where string, arg any)
 	}
 	a.CreatedAt = fromMs(created)
 	now := db.now()
-	if err := q.QueryRowContext(ctx, holdsSQL, a.Period.Start(now).Unix(), a.ID).Scan(
+	if err := q.QueryRowContext(ctx, holdsQuery(now), a.ID).Scan(
 		&a.QueryHeld, &a.MutationHeld, &a.ActiveKeys, &a.RevokedKeys); err != nil {
 		return a, wrapErr(err)
 	}
@@ -245,7 +233,7 @@ func (db *DB) UpdateAccount(ctx context.Context, actor, name string, set model.A
 			a.Period = *set.Period
 			// What the keys hold depends on the period: recompute for the new one.
 			now := db.now()
-			if err := tx.QueryRowContext(ctx, holdsSQL, a.Period.Start(now).Unix(), a.ID).Scan(
+			if err := tx.QueryRowContext(ctx, holdsQuery(now), a.ID).Scan(
 				&a.QueryHeld, &a.MutationHeld, &a.ActiveKeys, &a.RevokedKeys); err != nil {
 				return err
 			}

@@ -40,39 +40,31 @@ func (s *accountStore) Verify(ctx context.Context, req model.VerifyRequest) (mod
 	return s.db.Verify(ctx, req)
 }
 
-const keyColumns = `k.id, a.name, k.name, k.client_id, k.secret_hint, k.secret_rotated_at, k.permissions,
-	k.query_alloc, k.mutation_alloc, k.query_used, k.mutation_used, k.credits_used, k.period_start,
-	k.created_at, k.last_used_at, k.status, k.revoked_at, k.keeps_allocation, a.period`
-
-const keyFrom = ` FROM keys k JOIN accounts a ON a.id = k.account_id `
-
 type scanner interface{ Scan(...any) error }
 
-// scanKey reads a row of keyColumns; usage from an earlier period reads as
-// zero.
+// scanKey reads a row of keySelect (usage already for the current period).
 func (db *DB) scanKey(r scanner, now time.Time) (model.Key, error) {
 	var (
-		k                    model.Key
-		rotated, created, ps int64
-		last, revoked        sql.NullInt64
-		period               model.Period
+		k                      model.Key
+		rotated, created, last int64
+		revoked                sql.NullInt64
+		period                 model.Period
 	)
 	if err := r.Scan(&k.ID, &k.Account, &k.Name, &k.ClientID, &k.SecretHint, &rotated, &k.Permissions,
-		&k.QueryAlloc, &k.MutationAlloc, &k.QueryUsed, &k.MutationUsed, &k.CreditsUsed, &ps,
+		&k.QueryAlloc, &k.MutationAlloc, &k.QueryUsed, &k.MutationUsed, &k.CreditsUsed,
 		&created, &last, &k.Status, &revoked, &k.KeepsAllocation, &period); err != nil {
 		return k, err
 	}
-	cur := period.Start(now)
-	if ps != cur.Unix() {
-		k.QueryUsed, k.MutationUsed, k.CreditsUsed = 0, 0, 0
-	}
-	k.PeriodStart = cur
+	k.PeriodStart = period.Start(now)
 	if end := period.End(now); !end.IsZero() {
 		k.ResetsAt = &end
 	}
 	k.SecretRotatedAt = fromMs(rotated)
 	k.CreatedAt = fromMs(created)
-	k.LastUsedAt = fromNullMs(last)
+	if last > 0 {
+		t := fromMs(last)
+		k.LastUsedAt = &t
+	}
 	k.RevokedAt = fromNullMs(revoked)
 	return k, nil
 }
@@ -86,7 +78,7 @@ func (s *accountStore) resolve(ctx context.Context, q queryer, id string) (model
 		return model.Key{}, &model.ValidationError{Field: "id", Msg: "no key given (a Client ID or a key name)"}
 	}
 	if model.ValidClientID(id) {
-		k, err := s.db.scanKey(q.QueryRowContext(ctx, `SELECT `+keyColumns+keyFrom+`WHERE k.client_id = ? AND k.account_id = ?`, id, s.accountID), now)
+		k, err := s.db.scanKey(q.QueryRowContext(ctx, keySelect(now)+`WHERE k.client_id = ? AND k.account_id = ?`, id, s.accountID), now)
 		if err == nil {
 			return k, nil
 		}
@@ -94,7 +86,7 @@ func (s *accountStore) resolve(ctx context.Context, q queryer, id string) (model
 			return k, wrapErr(err)
 		}
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+keyColumns+keyFrom+`WHERE k.name = ? AND k.account_id = ?
+	rows, err := q.QueryContext(ctx, keySelect(now)+`WHERE k.name = ? AND k.account_id = ?
 		ORDER BY k.status = 'active' DESC, k.created_at DESC LIMIT 21`, id, s.accountID)
 	if err != nil {
 		return model.Key{}, wrapErr(err)
@@ -143,11 +135,6 @@ func (s *accountStore) ListKeys(ctx context.Context, opt storage.ListOptions) (s
 		opt.Sort = storage.SortCreated
 	}
 	now := s.db.now()
-	var period model.Period
-	if err := s.db.read.QueryRowContext(ctx, `SELECT period FROM accounts WHERE id = ?`, s.accountID).Scan(&period); err != nil {
-		return storage.KeyPage{}, wrapErr(err)
-	}
-	ps := period.Start(now).Unix()
 	where := []string{"k.account_id = ?"}
 	args := []any{s.accountID}
 	if !opt.IncludeRevoked {
@@ -166,7 +153,7 @@ func (s *accountStore) ListKeys(ctx context.Context, opt storage.ListOptions) (s
 	if err := s.db.read.QueryRowContext(ctx, `SELECT count(*) FROM keys k WHERE `+strings.Join(where, " AND "), args...).Scan(&total); err != nil {
 		return storage.KeyPage{}, wrapErr(err)
 	}
-	usage := fmt.Sprintf("(CASE WHEN k.period_start = %d THEN k.query_used + k.mutation_used ELSE 0 END)", ps)
+	usage := "(" + usedSQL(now, "query") + " + " + usedSQL(now, "mutation") + ")"
 	var order string
 	switch opt.Sort {
 	case storage.SortCreated:
@@ -198,8 +185,9 @@ func (s *accountStore) ListKeys(ctx context.Context, opt storage.ListOptions) (s
 		}
 	}
 	args = append(args, opt.Limit+1)
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+keyColumns+`, k.created_at, `+usage+keyFrom+
-		`WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
+	sel := keySelect(now)
+	sel = strings.Replace(sel, " FROM keys k ", ", k.created_at, "+usage+" FROM keys k ", 1)
+	rows, err := s.db.read.QueryContext(ctx, sel+`WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return storage.KeyPage{}, wrapErr(err)
 	}
@@ -279,7 +267,7 @@ func (s *accountStore) available(ctx context.Context, tx *sql.Tx, except int64) 
 	}
 	q, m = a.QueryTotal-a.QueryHeld, a.MutationTotal-a.MutationHeld
 	if except != 0 {
-		k, err := s.db.scanKey(tx.QueryRowContext(ctx, `SELECT `+keyColumns+keyFrom+`WHERE k.id = ?`, except), s.db.now())
+		k, err := s.db.scanKey(tx.QueryRowContext(ctx, keySelect(s.db.now())+`WHERE k.id = ?`, except), s.db.now())
 		if err != nil {
 			return 0, 0, err
 		}
@@ -337,7 +325,7 @@ func (s *accountStore) CreateKey(ctx context.Context, spec model.KeySpec) (model
 			"query_allocation": spec.QueryAlloc, "mutation_allocation": spec.MutationAlloc}); err != nil {
 			return err
 		}
-		key, err = s.db.scanKey(tx.QueryRowContext(ctx, `SELECT `+keyColumns+keyFrom+`WHERE k.id = ?`, id), now)
+		key, err = s.db.scanKey(tx.QueryRowContext(ctx, keySelect(now)+`WHERE k.id = ?`, id), now)
 		return err
 	})
 	if err != nil {
@@ -359,7 +347,7 @@ func (s *accountStore) activeKey(ctx context.Context, tx *sql.Tx, id string) (mo
 }
 
 func (s *accountStore) reload(ctx context.Context, tx *sql.Tx, id int64) (model.Key, error) {
-	return s.db.scanKey(tx.QueryRowContext(ctx, `SELECT `+keyColumns+keyFrom+`WHERE k.id = ?`, id), s.db.now())
+	return s.db.scanKey(tx.QueryRowContext(ctx, keySelect(s.db.now())+`WHERE k.id = ?`, id), s.db.now())
 }
 
 func (s *accountStore) EditKey(ctx context.Context, id string, edit model.KeyEdit) (model.Key, error) {
@@ -533,6 +521,18 @@ func (s *accountStore) Usage(ctx context.Context, id string, days int) ([]model.
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrapErr(err)
+	}
+	pend, err := pendingDays(ctx, s.db.read, k.ID)
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	for d, p := range pend {
+		u := got[d]
+		u.Day = d
+		u.Queries += p.Queries
+		u.Mutations += p.Mutations
+		u.Credits += p.Credits
+		got[d] = u
 	}
 	out := make([]model.UsageDay, 0, days)
 	for i := range days {

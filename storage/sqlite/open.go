@@ -82,6 +82,8 @@ type DB struct {
 	read   *sql.DB
 	writeD *sql.DB
 	w      *writer
+
+	ckptStop, ckptDone chan struct{}
 }
 
 var _ storage.Admin = (*DB)(nil)
@@ -154,7 +156,17 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// The writer never checkpoints: a checkpoint syncs the WAL and the
+	// database file, and on the writer it would stall every request in the
+	// batch. A goroutine of its own copies the WAL back on another
+	// connection, which SQLite lets run beside the writer.
+	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		conn.Close()
+		return fail(err)
+	}
 	db.w = newWriter(db, conn, st)
+	db.ckptStop, db.ckptDone = make(chan struct{}), make(chan struct{})
+	go db.checkpointer()
 	if err := db.ensureDefault(ctx); err != nil {
 		db.w.close()
 		return fail(err)
@@ -170,6 +182,11 @@ func (db *DB) Close() error {
 	if db.w != nil {
 		db.w.close()
 	}
+	if db.ckptStop != nil {
+		close(db.ckptStop)
+		<-db.ckptDone
+		db.ckptStop = nil
+	}
 	return db.closeConns()
 }
 
@@ -182,6 +199,34 @@ func (db *DB) closeConns() error {
 		errs = append(errs, db.writeD.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// checkpointer copies the WAL into the database file every 200ms while
+// there is something to copy, on a connection of its own, without blocking
+// the writer (PASSIVE), and once more when the database is closed.
+func (db *DB) checkpointer() {
+	defer close(db.ckptDone)
+	c, err := sql.Open("sqlite3", dsn(db.path, "_busy_timeout=100"))
+	if err != nil {
+		db.log.Error("checkpointer", "err", err)
+		return
+	}
+	defer c.Close()
+	c.SetMaxOpenConns(1)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var busy, frames, done int64
+		if err := c.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
+			db.log.Warn("checkpoint", "err", wrapErr(err))
+		}
+		select {
+		case <-db.ckptStop:
+			c.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // dsn builds a mattn/go-sqlite3 URI for path with the given parameters.

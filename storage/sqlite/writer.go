@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -49,15 +50,19 @@ type writer struct {
 	usage       map[usageKey]*usageDelta // allowed units of this batch
 	denials     map[usageKey]*usageDelta // denials since the last flush
 	lastFlush   time.Time
+	pendingRows int // rows this writer added to pending_usage since its last fold
 	buf         []byte
-	dirty       []*keyState // keys whose counters changed in this batch
 }
 
 // stmts are the writer's statements, prepared once on its connection (on
 // the *sql.DB before the connection is taken out of the pool, so that
 // Tx.StmtContext reuses them instead of preparing again per batch).
 type stmts struct {
-	dataVersion, selKey, selAcct, updKey, updCredits, upsertUsage *sql.Stmt
+	dataVersion, selKey, selAcct, updKey, updCredits, upsertUsage, insertPending, pendingExists *sql.Stmt
+}
+
+func (s *stmts) all() []*sql.Stmt {
+	return []*sql.Stmt{s.dataVersion, s.selKey, s.selAcct, s.updKey, s.updCredits, s.upsertUsage, s.insertPending, s.pendingExists}
 }
 
 func prepareStmts(ctx context.Context, d *sql.DB) (*stmts, error) {
@@ -68,10 +73,10 @@ func prepareStmts(ctx context.Context, d *sql.DB) (*stmts, error) {
 	}{
 		{&s.dataVersion, `PRAGMA data_version`},
 		{&s.selKey, `SELECT id, account_id, secret_digest, permissions, status,
-		query_alloc, mutation_alloc, query_used, mutation_used, credits_used, period_start, last_used_at
+		query_alloc, mutation_alloc, query_used, mutation_used, credits_used, period_start
 		FROM keys WHERE client_id = ?`},
 		{&s.selAcct, `SELECT period, credits FROM accounts WHERE id = ?`},
-		// One statement per batch, whatever its size: the rows come as a
+		// Folding writes every key with one statement: the rows come as a
 		// JSON array [[id, q, m, c, period_start, last_used], …].
 		{&s.updKey, `UPDATE keys SET query_used = v.q, mutation_used = v.m, credits_used = v.c,
 			period_start = v.ps, last_used_at = v.lu
@@ -79,6 +84,8 @@ func prepareStmts(ctx context.Context, d *sql.DB) (*stmts, error) {
 				value->>4 AS ps, value->>5 AS lu FROM json_each(?)) AS v
 			WHERE keys.id = v.id`},
 		{&s.updCredits, `UPDATE accounts SET credits = ? WHERE id = ?`},
+		{&s.insertPending, `INSERT INTO pending_usage (deltas) VALUES (?)`},
+		{&s.pendingExists, `SELECT EXISTS (SELECT 1 FROM pending_usage)`},
 		// Likewise [[key_id, day, queries, mutations, credits, 401, 403, 429, 402], …].
 		{&s.upsertUsage, `INSERT INTO usage_days
 		(key_id, day, queries, mutations, credits, denied_401, denied_403, denied_429, denied_402)
@@ -120,8 +127,6 @@ type keyState struct {
 	qAlloc, mAlloc     int64
 	qUsed, mUsed, cUsd int64
 	periodStart        int64 // Unix seconds
-	lastUsed           int64 // Unix ms
-	dirty              bool
 }
 
 type acctState struct {
@@ -138,6 +143,7 @@ type usageKey struct {
 type usageDelta struct {
 	queries, mutations, credits int64
 	d401, d403, d429, d402      int64
+	lastUsed, periodStart       int64 // Unix ms, Unix s
 }
 
 // maxBatch bounds how many jobs share one transaction.
@@ -208,7 +214,7 @@ func (w *writer) close() {
 func (w *writer) loop() {
 	defer close(w.done)
 	defer func() {
-		for _, st := range []*sql.Stmt{w.stmts.dataVersion, w.stmts.selKey, w.stmts.selAcct, w.stmts.updKey, w.stmts.updCredits, w.stmts.upsertUsage} {
+		for _, st := range w.stmts.all() {
 			st.Close()
 		}
 		w.conn.Close()
@@ -220,7 +226,7 @@ func (w *writer) loop() {
 		case j := <-w.jobs:
 			w.run(w.collect(j))
 		case <-tick.C:
-			if len(w.denials) > 0 {
+			if len(w.denials) > 0 || w.pendingRows > 0 {
 				w.run(nil)
 			}
 		case <-w.quit:
@@ -233,7 +239,7 @@ func (w *writer) loop() {
 				}
 				break
 			}
-			if len(w.denials) > 0 {
+			if len(w.denials) > 0 || w.pendingRows > 0 {
 				w.run(nil)
 			}
 			return
@@ -241,15 +247,26 @@ func (w *writer) loop() {
 	}
 }
 
+// collect gathers the jobs waiting behind first. While more keep coming
+// it yields the processor a few times first, so the goroutines serving
+// requests can queue theirs: on a small machine the writer would otherwise
+// commit after every few requests, and the fixed cost of a commit (and of
+// rewriting the same pages) would dominate.
 func (w *writer) collect(first *job) []*job {
 	batch := []*job{first}
-	for len(batch) < maxBatch {
+	for idle := 0; len(batch) < maxBatch && idle < 2; {
 		select {
 		case j := <-w.jobs:
 			batch = append(batch, j)
+			idle = 0
+			continue
 		default:
-			return batch
 		}
+		if len(batch) >= maxBatch/4 {
+			break
+		}
+		idle++
+		runtime.Gosched()
 	}
 	return batch
 }
@@ -257,7 +274,21 @@ func (w *writer) collect(first *job) []*job {
 func (w *writer) resetCache() {
 	clear(w.keys)
 	clear(w.accounts)
-	w.dirty = w.dirty[:0]
+}
+
+// invalidate drops the in-memory copy and folds what is pending, so the
+// copy can be reloaded from the key rows alone.
+func (w *writer) invalidate(ctx context.Context, tx *sql.Tx) error {
+	w.resetCache()
+	var pending bool
+	if err := tx.StmtContext(ctx, w.stmts.pendingExists).QueryRowContext(ctx).Scan(&pending); err != nil {
+		return err
+	}
+	if pending {
+		return w.fold(ctx, tx)
+	}
+	w.pendingRows = 0
+	return nil
 }
 
 // run executes one batch in one transaction.
@@ -266,8 +297,10 @@ func (w *writer) run(batch []*job) {
 	err := w.runTx(ctx, batch)
 	if err != nil {
 		// Nothing of this batch is on disk; the in-memory copy may be ahead.
+		// Reload (and fold) at the start of the next batch.
 		w.resetCache()
 		clear(w.usage)
+		w.dataVersion = -1
 		if !isCtx(err) {
 			w.db.log.Error("write transaction failed", "err", err)
 		}
@@ -296,7 +329,10 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 		return err
 	}
 	if dv != w.dataVersion {
-		w.resetCache()
+		// Another connection committed: nothing in memory can be trusted.
+		if err := w.invalidate(ctx, tx); err != nil {
+			return err
+		}
 		w.dataVersion = dv
 	}
 	now := w.db.now()
@@ -319,21 +355,30 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 				return err
 			}
 			// fn may have changed anything: reload what verifications need.
-			w.resetCache()
+			if err := w.invalidate(ctx, tx); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := w.verify(ctx, tx, j.verify, now); err != nil {
 			return err
 		}
 	}
-	flushDenials := len(w.denials) > 0 && (batch == nil || now.Sub(w.lastFlush) >= w.db.opt.FlushInterval)
+	tick := batch == nil || now.Sub(w.lastFlush) >= w.db.opt.FlushInterval
+	flushDenials := len(w.denials) > 0 && tick
 	if err := w.flush(ctx, tx, flushDenials); err != nil {
 		return err
+	}
+	folded := w.pendingRows > 0 && (tick || w.pendingRows > 1000)
+	if folded {
+		if err := w.fold(ctx, tx); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	if flushDenials {
+	if tick {
 		clear(w.denials)
 		w.lastFlush = now
 	}
@@ -366,7 +411,6 @@ func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.
 	}
 	if ps := acct.period.Start(now).Unix(); ks.periodStart != ps {
 		ks.qUsed, ks.mUsed, ks.cUsd, ks.periodStart = 0, 0, 0, ps
-		w.markDirty(ks)
 	}
 	op := v.req.Operation
 	verdict := model.Decide(model.KeyState{
@@ -395,8 +439,7 @@ func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.
 			acct.dirty = true
 			d.credits += c
 		}
-		ks.lastUsed = now.UnixMilli()
-		w.markDirty(ks)
+		d.lastUsed, d.periodStart = now.UnixMilli(), ks.periodStart
 	} else {
 		w.deny(ks.id, day, verdict)
 	}
@@ -415,13 +458,6 @@ func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.
 		ResetsAt:      acct.period.End(now),
 	}
 	return nil
-}
-
-func (w *writer) markDirty(ks *keyState) {
-	if !ks.dirty {
-		ks.dirty = true
-		w.dirty = append(w.dirty, ks)
-	}
 }
 
 func (w *writer) deny(keyID int64, day string, v model.Verdict) {
@@ -453,10 +489,9 @@ func (w *writer) key(ctx context.Context, tx *sql.Tx, clientID string) (*keyStat
 		ks     keyState
 		digest []byte
 		status string
-		last   sql.NullInt64
 	)
 	err := tx.StmtContext(ctx, w.stmts.selKey).QueryRowContext(ctx, clientID).Scan(&ks.id, &ks.accountID, &digest, &ks.perms, &status,
-		&ks.qAlloc, &ks.mAlloc, &ks.qUsed, &ks.mUsed, &ks.cUsd, &ks.periodStart, &last)
+		&ks.qAlloc, &ks.mAlloc, &ks.qUsed, &ks.mUsed, &ks.cUsd, &ks.periodStart)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -465,7 +500,6 @@ func (w *writer) key(ctx context.Context, tx *sql.Tx, clientID string) (*keyStat
 	}
 	copy(ks.digest[:], digest)
 	ks.active = status == string(model.StatusActive)
-	ks.lastUsed = last.Int64
 	w.keys[clientID] = &ks
 	return &ks, nil
 }
@@ -482,38 +516,10 @@ func (w *writer) account(ctx context.Context, tx *sql.Tx, id int64) (*acctState,
 	return &a, nil
 }
 
-// flush writes what verifications changed in memory into tx: key counters,
-// account balances, the day's usage rows and, when asked, the denials.
+// flush writes what verifications changed into tx: account balances, one
+// pending_usage row with this batch's units, and, when asked, the denials
+// (straight into usage_days: they never count against a quota).
 func (w *writer) flush(ctx context.Context, tx *sql.Tx, denials bool) error {
-	buf := w.buf[:0]
-	buf = append(buf, '[')
-	for _, ks := range w.dirty {
-		if len(buf) > 1 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, '[')
-		buf = strconv.AppendInt(buf, ks.id, 10)
-		for _, v := range []int64{ks.qUsed, ks.mUsed, ks.cUsd, ks.periodStart} {
-			buf = append(buf, ',')
-			buf = strconv.AppendInt(buf, v, 10)
-		}
-		buf = append(buf, ',')
-		if ks.lastUsed > 0 {
-			buf = strconv.AppendInt(buf, ks.lastUsed, 10)
-		} else {
-			buf = append(buf, "null"...)
-		}
-		buf = append(buf, ']')
-		ks.dirty = false
-	}
-	if len(buf) > 1 {
-		buf = append(buf, ']')
-		if _, err := tx.StmtContext(ctx, w.stmts.updKey).ExecContext(ctx, string(buf)); err != nil {
-			return err
-		}
-	}
-	w.buf = buf
-	w.dirty = w.dirty[:0]
 	for id, a := range w.accounts {
 		if !a.dirty {
 			continue
@@ -523,39 +529,43 @@ func (w *writer) flush(ctx context.Context, tx *sql.Tx, denials bool) error {
 		}
 		a.dirty = false
 	}
-	if len(w.usage) == 0 && !(denials && len(w.denials) > 0) {
-		return nil
+	if len(w.usage) > 0 {
+		b := append(w.buf[:0], '[')
+		first := true
+		for k, d := range w.usage {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, '[')
+			b = strconv.AppendInt(b, k.keyID, 10)
+			b = append(b, `,"`...)
+			b = append(b, k.day...)
+			b = append(b, '"')
+			for _, v := range []int64{d.queries, d.mutations, d.credits, d.lastUsed, d.periodStart} {
+				b = append(b, ',')
+				b = strconv.AppendInt(b, v, 10)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+		w.buf = b
+		if _, err := tx.StmtContext(ctx, w.stmts.insertPending).ExecContext(ctx, string(b)); err != nil {
+			return err
+		}
+		w.pendingRows++
+		clear(w.usage)
 	}
-	buf = w.buf[:0]
-	buf = append(buf, '[')
-	put := func(m map[usageKey]*usageDelta) {
-		for k, d := range m {
-			if len(buf) > 1 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, '[')
-			buf = strconv.AppendInt(buf, k.keyID, 10)
-			buf = append(buf, `,"`...)
-			buf = append(buf, k.day...)
-			buf = append(buf, '"')
-			for _, v := range []int64{d.queries, d.mutations, d.credits, d.d401, d.d403, d.d429, d.d402} {
-				buf = append(buf, ',')
-				buf = strconv.AppendInt(buf, v, 10)
-			}
-			buf = append(buf, ']')
+	if denials && len(w.denials) > 0 {
+		var b []byte
+		for k, d := range w.denials {
+			b = appendUsage(b, k.keyID, k.day, 0, 0, 0, d.d401, d.d403, d.d429, d.d402)
+		}
+		// Cleared by the caller once the commit succeeded.
+		if _, err := tx.StmtContext(ctx, w.stmts.upsertUsage).ExecContext(ctx, "["+string(b)+"]"); err != nil {
+			return err
 		}
 	}
-	put(w.usage)
-	if denials {
-		// Cleared by the caller once the commit succeeded.
-		put(w.denials)
-	}
-	buf = append(buf, ']')
-	w.buf = buf
-	if _, err := tx.StmtContext(ctx, w.stmts.upsertUsage).ExecContext(ctx, string(buf)); err != nil {
-		return err
-	}
-	clear(w.usage)
 	return nil
 }
 

@@ -52,6 +52,16 @@ CREATE TABLE usage_days (
     PRIMARY KEY (key_id, day)
 ) WITHOUT ROWID;
 
+-- Units consumed by verifications that are not yet folded into keys and
+-- usage_days: one row per group commit, its deltas a JSON array of
+-- [key_id, day, queries, mutations, credits, last_used_ms, period_start].
+-- Appending one row is far cheaper than updating a row per key; readers
+-- add what is pending, and writers fold it in every second.
+CREATE TABLE pending_usage (
+    id     INTEGER PRIMARY KEY,
+    deltas TEXT NOT NULL
+);
+
 CREATE TABLE audit_events (
     id         INTEGER PRIMARY KEY,
     account_id INTEGER NOT NULL REFERENCES accounts (id),
@@ -81,6 +91,7 @@ CREATE INDEX ssh_keys_by_account ON ssh_keys (account_id);
 
 -- +goose Down
 DROP TABLE ssh_keys;
+DROP TABLE pending_usage;
 DROP TABLE audit_events;
 DROP TABLE usage_days;
 DROP TABLE keys;

@@ -1,0 +1,183 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/keydeck/keydeck/model"
+)
+
+// Readers see a key's usage as what is folded into its row plus what is
+// still pending in pending_usage for the current period. These helpers
+// build that SQL; the current period's start is a literal (it is computed
+// here, never taken from input).
+
+// pendingJoin joins p, the pending totals of each key for the current
+// period of its account (a), to keys k.
+func pendingJoin(now time.Time) string {
+	return fmt.Sprintf(` LEFT JOIN (SELECT value->>0 AS key_id, value->>6 AS ps,
+		SUM(value->>2) AS q, SUM(value->>3) AS m, SUM(value->>4) AS c, MAX(value->>5) AS lu
+		FROM pending_usage, json_each(pending_usage.deltas) GROUP BY 1, 2) p
+		ON p.key_id = k.id AND p.ps = %s `, curPeriodStart(now))
+}
+
+// curPeriodStart is the SQL for the start (Unix seconds) of the current
+// period of account a.
+func curPeriodStart(now time.Time) string {
+	return fmt.Sprintf("(CASE a.period WHEN 'none' THEN 0 ELSE %d END)", model.PeriodMonthly.Start(now).Unix())
+}
+
+// usedSQL is the current-period usage of one counter ("query", "mutation"
+// or "credits"), pending included.
+func usedSQL(now time.Time, counter string) string {
+	col := map[string]string{"query": "q", "mutation": "m", "credits": "c"}[counter]
+	return fmt.Sprintf("((CASE WHEN k.period_start = %s THEN k.%s_used ELSE 0 END) + COALESCE(p.%s, 0))",
+		curPeriodStart(now), counter, col)
+}
+
+// keySelect is SELECT <the columns scanKey reads> FROM keys k, accounts a
+// and the pending totals p; the caller adds WHERE.
+func keySelect(now time.Time) string {
+	return `SELECT k.id, a.name, k.name, k.client_id, k.secret_hint, k.secret_rotated_at, k.permissions,
+	k.query_alloc, k.mutation_alloc, ` + usedSQL(now, "query") + `, ` + usedSQL(now, "mutation") + `, ` + usedSQL(now, "credits") + `,
+	k.created_at, max(COALESCE(k.last_used_at, 0), COALESCE(p.lu, 0)), k.status, k.revoked_at, k.keeps_allocation, a.period` +
+		keyFromSQL + pendingJoin(now)
+}
+
+const keyFromSQL = ` FROM keys k JOIN accounts a ON a.id = k.account_id `
+
+// holdsQuery sums what an account's keys hold (model.Holds) and counts its
+// keys; one argument, the account id.
+func holdsQuery(now time.Time) string {
+	q, m := usedSQL(now, "query"), usedSQL(now, "mutation")
+	return `SELECT
+	COALESCE(SUM(CASE WHEN k.status = 'active' OR k.keeps_allocation = 1 THEN max(k.query_alloc, ` + q + `) ELSE ` + q + ` END), 0),
+	COALESCE(SUM(CASE WHEN k.status = 'active' OR k.keeps_allocation = 1 THEN max(k.mutation_alloc, ` + m + `) ELSE ` + m + ` END), 0),
+	COALESCE(SUM(k.status = 'active'), 0), COALESCE(SUM(k.status = 'revoked'), 0)` +
+		keyFromSQL + pendingJoin(now) + `WHERE k.account_id = ?`
+}
+
+// pendingDays returns one key's pending usage per UTC day.
+func pendingDays(ctx context.Context, q queryer, keyID int64) (map[string]model.UsageDay, error) {
+	rows, err := q.QueryContext(ctx, `SELECT value->>1, SUM(value->>2), SUM(value->>3), SUM(value->>4)
+		FROM pending_usage, json_each(pending_usage.deltas) WHERE value->>0 = ? GROUP BY 1`, keyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]model.UsageDay{}
+	for rows.Next() {
+		var u model.UsageDay
+		if err := rows.Scan(&u.Day, &u.Queries, &u.Mutations, &u.Credits); err != nil {
+			return nil, err
+		}
+		out[u.Day] = u
+	}
+	return out, rows.Err()
+}
+
+// fold moves everything pending into keys and usage_days, inside the
+// writer's transaction. Deltas of an earlier period than a key's row only
+// reach the history; deltas of a later period restart the key's counters.
+func (w *writer) fold(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT p.key_id, p.day, p.ps, p.q, p.m, p.c, p.lu,
+		k.period_start, k.query_used, k.mutation_used, k.credits_used, COALESCE(k.last_used_at, 0)
+		FROM (SELECT value->>0 AS key_id, value->>1 AS day, value->>6 AS ps, SUM(value->>2) AS q,
+			SUM(value->>3) AS m, SUM(value->>4) AS c, MAX(value->>5) AS lu
+			FROM pending_usage, json_each(pending_usage.deltas) GROUP BY 1, 2, 3) p
+		JOIN keys k ON k.id = p.key_id ORDER BY p.key_id, p.ps, p.day`)
+	if err != nil {
+		return err
+	}
+	type counters struct{ id, ps, q, m, c, lu int64 }
+	var keys []*counters
+	var usage []byte
+	var cur *counters
+	for rows.Next() {
+		var (
+			id, ps, q, m, c, lu int64
+			day                 string
+			st                  counters
+		)
+		if err := rows.Scan(&id, &day, &ps, &q, &m, &c, &lu, &st.ps, &st.q, &st.m, &st.c, &st.lu); err != nil {
+			rows.Close()
+			return err
+		}
+		if cur == nil || cur.id != id {
+			st.id = id
+			cur = &st
+			keys = append(keys, cur)
+		}
+		switch {
+		case ps > cur.ps:
+			cur.ps, cur.q, cur.m, cur.c = ps, q, m, c
+		case ps == cur.ps:
+			cur.q, cur.m, cur.c = cur.q+q, cur.m+m, cur.c+c
+		}
+		cur.lu = max(cur.lu, lu)
+		usage = appendUsage(usage, id, day, q, m, c, 0, 0, 0, 0)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(keys) > 0 {
+		b := []byte{'['}
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendInts(b, k.id, k.q, k.m, k.c, k.ps)
+			b = b[:len(b)-1]
+			b = append(b, ',')
+			if k.lu > 0 {
+				b = strconv.AppendInt(b, k.lu, 10)
+			} else {
+				b = append(b, "null"...)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+		if _, err := tx.StmtContext(ctx, w.stmts.updKey).ExecContext(ctx, string(b)); err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, w.stmts.upsertUsage).ExecContext(ctx, "["+string(usage)+"]"); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM pending_usage`)
+	w.pendingRows = 0
+	return err
+}
+
+// appendInts appends a JSON array of integers.
+func appendInts(b []byte, vs ...int64) []byte {
+	b = append(b, '[')
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, v, 10)
+	}
+	return append(b, ']')
+}
+
+// appendUsage appends one usage_days row, comma-separated from the last.
+func appendUsage(b []byte, keyID int64, day string, vs ...int64) []byte {
+	if len(b) > 0 {
+		b = append(b, ',')
+	}
+	b = append(b, '[')
+	b = strconv.AppendInt(b, keyID, 10)
+	b = append(b, `,"`...)
+	b = append(b, day...)
+	b = append(b, '"')
+	for _, v := range vs {
+		b = append(b, ',')
+		b = strconv.AppendInt(b, v, 10)
+	}
+	return append(b, ']')
+}
