@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -234,5 +235,38 @@ func TestStrictDurability(t *testing.T) {
 	}
 	if _, err := sqlite.ParseDurability("sometimes"); err == nil {
 		t.Fatal("unknown durability accepted")
+	}
+}
+
+func TestImportKeys(t *testing.T) {
+	db := openTest(t, storetest.NewClock(time.Now()), filepath.Join(t.TempDir(), "k.db"))
+	specs := make([]model.KeySpec, 2000)
+	for i := range specs {
+		specs[i] = model.KeySpec{Name: fmt.Sprintf("svc-%04d", i), Permissions: model.PermRead, QueryAlloc: 5, MutationAlloc: 2}
+	}
+	keys, secrets, err := db.ImportKeys(ctx, "default", "test", specs)
+	if err != nil || len(keys) != 2000 || len(secrets) != 2000 {
+		t.Fatalf("import: %d %d %v", len(keys), len(secrets), err)
+	}
+	st, _ := db.Store("default", "test")
+	if r, _ := st.Verify(ctx, model.VerifyRequest{ClientID: keys[1234].ClientID, ClientSecret: secrets[1234], Operation: model.OpRead}); r.Verdict != model.Allowed {
+		t.Fatalf("imported key: %v", r.Verdict)
+	}
+	a, _ := st.Account(ctx)
+	if a.QueryHeld != 10000 || a.MutationHeld != 4000 {
+		t.Fatalf("held after import: %+v", a)
+	}
+	// All or nothing: one key too many (or a duplicate name) imports none.
+	_, _, err = db.ImportKeys(ctx, "default", "test", []model.KeySpec{{Name: "x", Permissions: model.PermRead}, {Name: "y", Permissions: model.PermRead, QueryAlloc: 1}})
+	var ae *model.AllocationError
+	if !errors.As(err, &ae) || ae.Available != 0 {
+		t.Fatalf("import beyond the total: %v", err)
+	}
+	_, _, err = db.ImportKeys(ctx, "default", "test", []model.KeySpec{{Name: "z", Permissions: model.PermRead}, {Name: "svc-0001", Permissions: model.PermRead}})
+	if !errors.Is(err, model.ErrDuplicateName) {
+		t.Fatalf("import of a taken name: %v", err)
+	}
+	if p, _ := st.ListKeys(ctx, storage.ListOptions{}); p.Total != 2000 {
+		t.Fatalf("a failed import left keys: %d", p.Total)
 	}
 }
