@@ -10,7 +10,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # The race detector is on: the store, the server and the TUI are concurrent.
 TESTFLAGS ?= -race -timeout 15m
 
-.PHONY: run test build lint
+.PHONY: run test build lint bench
 
 ## run: the terminal UI on the default database (ARGS='--db x.db' to choose)
 run:
@@ -29,3 +29,10 @@ lint:
 	@out="$$(gofmt -l .)"; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+## bench: POST /v1/verify vs a bare net/http handler with wrk, normal and
+## strict, 8 and 64 connections (SPEC §7); fails when a target is missed.
+## Needs wrk (apt-get install -y wrk). BENCHFLAGS='-dir /some/disk/dir -duration 10s'
+bench: build
+	$(GO) build -o bin/keydeck-bench ./cmd/keydeck-bench
+	bin/keydeck-bench -keydeck $(BIN) $(BENCHFLAGS)
