@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,12 +104,25 @@ func (m *metrics) verified(src source, v model.Verdict, start time.Time) {
 	m.latency[src].Observe(time.Since(start).Seconds())
 }
 
-// instrument counts a route's answers by status code.
+// instrument counts a route's answers by status code. The counter of each
+// code is looked up once and kept, so the hot path does no label hashing.
 func (m *metrics) instrument(pattern string, h http.Handler) http.Handler {
 	byCode := m.requests.MustCurryWith(prometheus.Labels{"route": pattern})
+	var cache [600]atomic.Pointer[prometheus.Counter]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
-		byCode.WithLabelValues(strconv.Itoa(statusOf(w))).Inc()
+		code := statusOf(w)
+		if code < 100 || code >= len(cache) {
+			byCode.WithLabelValues(strconv.Itoa(code)).Inc()
+			return
+		}
+		c := cache[code].Load()
+		if c == nil {
+			cnt := byCode.WithLabelValues(strconv.Itoa(code))
+			c = &cnt
+			cache[code].Store(c)
+		}
+		(*c).Inc()
 	})
 }
 

@@ -141,8 +141,8 @@ func (s *Server) setRateLimit(h http.Header, res model.VerifyResult) {
 	if t, ok := s.secondsToReset(res); ok {
 		limit += ";t=" + strconv.FormatInt(t, 10)
 	}
-	h.Set("RateLimit-Policy", policy)
-	h.Set("RateLimit", limit)
+	h["Ratelimit-Policy"] = []string{policy}
+	h["Ratelimit"] = []string{limit}
 }
 
 // secondsToReset is the whole seconds (rounded up) until the period
