@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/keydeck/keydeck/server"
 	"github.com/keydeck/keydeck/storage/sqlite"
@@ -29,13 +31,16 @@ type serveOptions struct {
 	durability              string
 	tlsCert, tlsKey         string
 	accessLog               string
+	ssh, sshHostKey         string
+	sshIdle                 time.Duration
+	sshMaxSessions          int
 }
 
 func (a *app) serveCmd() *cobra.Command {
 	var o serveOptions
 	c := &cobra.Command{
-		Use:   "serve [--http ADDR] [--gateway ADDR --upstream URL] [--durability normal|strict] [--tls-cert F --tls-key F]",
-		Short: "Serve the HTTP API (management and /v1/verify) and the gateway",
+		Use:   "serve [--http ADDR] [--gateway ADDR --upstream URL] [--ssh ADDR] [--durability normal|strict] [--tls-cert F --tls-key F]",
+		Short: "Serve the HTTP API (management and /v1/verify), the gateway and the terminal UI over SSH",
 		Long: `Serve keydeck over the network, on the local database file.
 
 --http ADDR serves the HTTP API: POST /v1/verify for your services, the
@@ -53,15 +58,24 @@ everything below it; repeat the flag for more). The unit is consumed when
 the request is allowed: if the upstream then fails (502), it stays consumed,
 because the upstream may have acted on the request.
 
+--ssh ADDR serves the terminal UI over SSH. Only public keys registered with
+keydeck account add-ssh-key get in, each to its own account's screen; no
+shell, command, port forwarding or subsystem. The host key is generated on
+first start beside the database (--ssh-host-key to choose the file) and its
+fingerprint printed. A session closes after --ssh-idle-timeout without
+input (0: never); at most --ssh-max-sessions run at once.
+
 --durability strict fsyncs each group commit before answering (normal
 survives the process being killed, not a power loss). --tls-cert/--tls-key
 serve both listeners over TLS.
 
 SIGINT or SIGTERM stops accepting, lets requests in flight finish (up to
-15s) and closes the database cleanly.`,
+15s), ends every SSH session (its terminal restored, with a line saying why)
+and closes the database cleanly.`,
 		Example: `  keydeck serve --http 127.0.0.1:8080
   keydeck serve --http :8443 --tls-cert cert.pem --tls-key key.pem --durability strict
-  keydeck serve --gateway :9000 --upstream http://127.0.0.1:3000 --credit-cost 'POST /media=5'`,
+  keydeck serve --gateway :9000 --upstream http://127.0.0.1:3000 --credit-cost 'POST /media=5'
+  keydeck serve --ssh :2222 --http 127.0.0.1:8080`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.serve(cmd, o) },
 	}
@@ -74,6 +88,10 @@ SIGINT or SIGTERM stops accepting, lets requests in flight finish (up to
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM) for both listeners")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	f.StringVar(&o.accessLog, "access-log", "text", "access log on stderr: text, json or off")
+	f.StringVar(&o.ssh, "ssh", "", "serve the terminal UI over SSH on ADDR (host:port)")
+	f.StringVar(&o.sshHostKey, "ssh-host-key", "", "SSH host key file, generated when missing (default: "+server.HostKeyFile+" beside the database)")
+	f.DurationVar(&o.sshIdle, "ssh-idle-timeout", server.DefaultSSHIdleTimeout, "close an SSH session after this long without input (0: never)")
+	f.IntVar(&o.sshMaxSessions, "ssh-max-sessions", server.DefaultSSHMaxSessions, "SSH sessions allowed at once")
 	return c
 }
 
@@ -89,8 +107,17 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 	if a.remoteURL(cmd) != "" {
 		return usageErrorf("serve works on the local database file; drop --remote (and %s)", envRemote)
 	}
-	if o.http == "" && o.gateway == "" {
-		return usageErrorf("serve: nothing to serve; give --http ADDR (e.g. 127.0.0.1:8080) and/or --gateway ADDR --upstream URL")
+	if o.http == "" && o.gateway == "" && o.ssh == "" {
+		return usageErrorf("serve: nothing to serve; give --http ADDR (e.g. 127.0.0.1:8080), --gateway ADDR --upstream URL and/or --ssh ADDR")
+	}
+	if o.ssh == "" && (cmd.Flags().Changed("ssh-host-key") || cmd.Flags().Changed("ssh-idle-timeout") || cmd.Flags().Changed("ssh-max-sessions")) {
+		return usageErrorf("serve: the --ssh-* options need --ssh ADDR")
+	}
+	if o.sshIdle < 0 {
+		return usageErrorf("--ssh-idle-timeout: must not be negative (0 means never)")
+	}
+	if o.sshMaxSessions < 1 {
+		return usageErrorf("--ssh-max-sessions: must be at least 1")
 	}
 	if (o.gateway == "") != (o.upstream == "") {
 		return usageErrorf("serve: --gateway and --upstream go together")
@@ -195,7 +222,48 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 			return err
 		}
 	}
+	if o.ssh != "" {
+		if err := a.addSSH(&ls, db, o, logger); err != nil {
+			closeAll()
+			return err
+		}
+	}
 	return a.run(cmd.Context(), db.Path(), o.durability, upstream, ls)
+}
+
+// addSSH sets up the SSH listener: the host key (made on first start,
+// its fingerprint printed for pinning) and the server.
+func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, logger *slog.Logger) error {
+	path := o.sshHostKey
+	if path == "" {
+		path = server.HostKeyPath(db.Path())
+	}
+	hostKey, created, err := server.LoadHostKey(path)
+	if err != nil {
+		return err
+	}
+	srv, err := server.NewSSH(server.SSHConfig{Admin: db, HostKey: hostKey, Logger: logger,
+		IdleTimeout: o.sshIdle, MaxSessions: o.sshMaxSessions})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.ssh)
+	if err != nil {
+		return fmt.Errorf("SSH: cannot listen on %s: %v", sanitize(o.ssh), err)
+	}
+	state := "reused"
+	if created {
+		state = "generated now"
+	}
+	fmt.Fprintf(a.stderr, "keydeck: SSH host key %s (%s, %s)\n", ssh.FingerprintSHA256(hostKey.PublicKey()), path, state)
+	*ls = append(*ls, listener{name: "SSH", url: ln.Addr().String(),
+		serve: func() error { return srv.Serve(ln) },
+		stop: func(ctx context.Context) error {
+			err := srv.Shutdown(ctx)
+			ln.Close() // in case Serve never ran
+			return err
+		}})
+	return nil
 }
 
 // run serves every listener until the context ends (SIGINT, SIGTERM) or
