@@ -1,0 +1,144 @@
+package keylist
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/tui/styles"
+)
+
+func rows(n int) []Row {
+	out := make([]Row, n)
+	for i := range out {
+		out[i] = Row{Name: fmt.Sprintf("key-%05d", n-i), ClientID: fmt.Sprintf("kdc_%022d", i), Perms: model.PermRead,
+			QueryAlloc: 100, QueryUsed: int64(i % 100), Created: int64(n - i)}
+	}
+	return out
+}
+
+func k(s string) tea.KeyPressMsg {
+	switch s {
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
+	case "end":
+		return tea.KeyPressMsg{Code: tea.KeyEnd}
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	}
+	return tea.KeyPressMsg{Code: rune(s[0]), Text: s}
+}
+
+func TestOnlyVisibleRowsAreDrawn(t *testing.T) {
+	m := New(styles.New(true, true), time.UTC, nil)
+	m.SetSize(80, 10)
+	m.SetSnapshot(NewSnapshotRows(rows(100_000), 100_000, true))
+	view := ansi.Strip(m.View())
+	if n := strings.Count(view, "kdc_"); n != 8 {
+		t.Fatalf("%d rows drawn in 10 lines, want 8", n)
+	}
+	m, _ = m.Update(k("end"))
+	if r, _ := m.Selected(); r.Name != "key-00001" {
+		t.Fatalf("end selected %q", r.Name)
+	}
+	view = ansi.Strip(m.View())
+	if !strings.Contains(view, "99,993–100,000 of 100,000 keys") {
+		t.Fatalf("footer:\n%s", view)
+	}
+}
+
+func TestSelectionSurvivesReload(t *testing.T) {
+	m := New(styles.New(true, true), time.UTC, nil)
+	m.SetSize(80, 10)
+	m.SetSnapshot(NewSnapshotRows(rows(50), 50, true))
+	for range 5 {
+		m, _ = m.Update(k("down"))
+	}
+	want, _ := m.Selected()
+	// a new key arrives on top: the cursor follows the selected key
+	more := append([]Row{{Name: "new", ClientID: "kdc_new"}}, rows(50)...)
+	m.SetSnapshot(NewSnapshotRows(more, 51, true))
+	if got, _ := m.Selected(); got.ClientID != want.ClientID {
+		t.Fatalf("selected %q after reload, want %q", got.Name, want.Name)
+	}
+}
+
+func TestLayoutUsesWideScreens(t *testing.T) {
+	narrow, wide := computeLayout(80), computeLayout(160)
+	if narrow.total() > 80 || wide.total() > 160 {
+		t.Fatalf("layouts overflow: %d %d", narrow.total(), wide.total())
+	}
+	if narrow.idFull || narrow.status > 0 {
+		t.Fatal("80 columns should shorten Client IDs and drop the status column")
+	}
+	if !wide.idFull || wide.status == 0 || !wide.exact || wide.last == 0 || !wide.createdTime {
+		t.Fatalf("160 columns should show everything: %+v", wide)
+	}
+}
+
+func TestEmptyAndIntents(t *testing.T) {
+	m := New(styles.New(true, true), time.UTC, nil)
+	m.SetSize(80, 20)
+	if !strings.Contains(m.View(), "Loading keys") {
+		t.Fatal("no loading state")
+	}
+	m.SetSnapshot(NewSnapshotRows(nil, 0, true))
+	if !m.Empty() || !strings.Contains(ansi.Strip(m.View()), "You have no API keys yet") {
+		t.Fatal("no empty state")
+	}
+	m, _ = m.Update(k("enter"))
+	if _, ok := m.TakeIntent().(CreateMsg); !ok {
+		t.Fatal("enter on the empty state does not ask for the wizard")
+	}
+	m.SetSnapshot(NewSnapshotRows(rows(3), 3, true))
+	m, _ = m.Update(k("enter"))
+	if o, ok := m.TakeIntent().(OpenMsg); !ok || o.Row.Name != "key-00003" {
+		t.Fatal("enter does not open the selected key")
+	}
+	if m.TakeIntent() != nil {
+		t.Fatal("an intent is handed out twice")
+	}
+	rs := rows(2)
+	rs[0].Revoked = true
+	m.SetSnapshot(NewSnapshotRows(rs, 2, true))
+	m, _ = m.Update(k("v"))
+	m, _ = m.Update(k("x"))
+	if m.TakeIntent() != nil {
+		t.Fatal("a revoked key can be revoked again")
+	}
+}
+
+func TestSortOrders(t *testing.T) {
+	rs := []Row{
+		{Name: "b", ClientID: "kdc_1", QueryUsed: 5},
+		{Name: "A", ClientID: "kdc_2", QueryUsed: 50},
+		{Name: "c", ClientID: "kdc_3", MutationUsed: 7},
+	}
+	s := NewSnapshotRows(rs, 3, true)
+	names := func(o []int32) string {
+		var b strings.Builder
+		for _, i := range o {
+			b.WriteString(s.Rows[i].Name)
+		}
+		return b.String()
+	}
+	if got := names(s.Order(storage.SortName)); got != "Abc" {
+		t.Fatalf("by name: %s", got)
+	}
+	if got := names(s.Order(storage.SortUsage)); got != "Acb" {
+		t.Fatalf("by usage: %s", got)
+	}
+	if got := names(s.Order(storage.SortCreated)); got != "bAc" {
+		t.Fatalf("by created: %s", got)
+	}
+}
