@@ -195,28 +195,85 @@ func cmdUnchanged(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// snapshot FILE writes everything the database holds for the default
-// account (keys with revoked ones, accounts, audit log, SSH keys) to FILE,
-// so a script can check that a failed command changed nothing.
+// snapshot FILE writes every row of every table of $KEYDECK_DB to FILE,
+// sorted, so a script can check that a failed command changed nothing (keys,
+// accounts, usage, audit log, SSH keys, tokens' digests: everything).
 func cmdSnapshot(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: snapshot FILE")
 	}
-	var all bytes.Buffer
-	for _, q := range [][]string{
-		{"keys", "list", "--all", "--json"},
-		{"account", "list", "--json"},
-		{"audit", "--json", "--limit", "1000"},
-		{"account", "ssh-keys", "default", "--json"},
-	} {
-		var stderr bytes.Buffer
-		c := keydeckCmd(ts, q...)
-		c.Stdout, c.Stderr = &all, &stderr
-		if err := c.Run(); err != nil {
-			ts.Fatalf("snapshot: keydeck %s: %v: %s", strings.Join(q, " "), err, stderr.String())
-		}
+	dump, err := dumpDB(ts.Getenv("KEYDECK_DB"))
+	if err != nil {
+		ts.Fatalf("snapshot: %v", err)
 	}
-	ts.Check(os.WriteFile(ts.MkAbs(args[0]), all.Bytes(), 0o600))
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(dump), 0o600))
+}
+
+// dumpDB reads every table of the database at path as text.
+func dumpDB(path string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", err
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?_query_only=1&_busy_timeout=5000")
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	var tables []string
+	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+	if err != nil {
+		return "", err
+	}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return "", err
+		}
+		tables = append(tables, t)
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	for _, t := range tables {
+		rows, err := db.Query(`SELECT * FROM "` + strings.ReplaceAll(t, `"`, `""`) + `"`)
+		if err != nil {
+			return "", err
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			return "", err
+		}
+		var lines []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return "", err
+			}
+			cells := make([]string, len(vals))
+			for i, v := range vals {
+				switch x := v.(type) {
+				case []byte:
+					cells[i] = fmt.Sprintf("x'%x'", x)
+				case string:
+					cells[i] = strconv.Quote(x)
+				default:
+					cells[i] = fmt.Sprint(x)
+				}
+			}
+			lines = append(lines, strings.Join(cells, " | "))
+		}
+		if err := rows.Err(); err != nil {
+			return "", err
+		}
+		sort.Strings(lines)
+		fmt.Fprintf(&out, "== %s %v (%d rows)\n%s\n", t, cols, len(lines), strings.Join(lines, "\n"))
+	}
+	return out.String(), nil
 }
 
 // writeenv [-crlf] VAR FILE writes $VAR and a newline to FILE without
