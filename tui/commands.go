@@ -63,6 +63,9 @@ type (
 	infoExpiredMsg struct{ ID int }
 )
 
+// firstPage is how many keys the first load reads before the first frame.
+const firstPage = 100
+
 // opTimeout bounds one store call (one page, one write).
 const opTimeout = 30 * time.Second
 
@@ -84,8 +87,12 @@ func (m *Model) loadKeys(gen int, first bool) tea.Cmd {
 		if err != nil {
 			return KeysLoadedMsg{Gen: gen, Err: err}
 		}
+		limit := pageSize
+		if first {
+			limit = min(pageSize, firstPage) // enough for the first frame
+		}
 		c, cancel = context.WithTimeout(ctx, opTimeout)
-		page, err := st.ListKeys(c, storage.ListOptions{IncludeRevoked: true, Sort: storage.SortCreated, Limit: pageSize})
+		page, err := st.ListKeys(c, storage.ListOptions{IncludeRevoked: true, Sort: storage.SortCreated, Limit: limit})
 		cancel()
 		if err != nil {
 			return KeysLoadedMsg{Gen: gen, Err: err}

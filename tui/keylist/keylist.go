@@ -187,7 +187,7 @@ func (m *Model) rebuild(narrow bool) {
 		src = m.view
 	}
 	q := m.query
-	out := make([]int32, 0, min(len(src), 4096))
+	out := make([]int32, 0, len(src))
 	if q == "" && m.showRevoked {
 		out = append(out[:0], src...)
 	} else {

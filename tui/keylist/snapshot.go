@@ -28,12 +28,6 @@ type Row struct {
 	nlen   int    // bytes of the lower-case name in search
 }
 
-func (r *Row) index() {
-	ln := strings.ToLower(r.Name)
-	r.search = ln + "\x00" + strings.ToLower(r.ClientID)
-	r.nlen = len(ln)
-}
-
 func (r *Row) lowerName() string { return r.search[:r.nlen] }
 
 // Active reports whether the key is usable.
@@ -59,7 +53,6 @@ func RowOf(k model.Key) Row {
 	if k.LastUsedAt != nil {
 		r.LastUsed = k.LastUsedAt.Unix()
 	}
-	r.index()
 	return r
 }
 
@@ -91,10 +84,25 @@ func NewSnapshot(keys []model.Key, total int, complete bool) *Snapshot {
 // first); it takes ownership of rows.
 func NewSnapshotRows(rows []Row, total int, complete bool) *Snapshot {
 	s := &Snapshot{Rows: rows, Total: max(total, len(rows)), Complete: complete, orders: map[storage.Sort][]int32{}}
+	// The search strings of all rows share one block of memory, in list
+	// order, so a filter scans memory front to back.
+	var blob strings.Builder
+	ends := make([]int, len(rows))
 	for i := range rows {
-		if rows[i].search == "" {
-			rows[i].index()
-		}
+		ln := strings.ToLower(rows[i].Name)
+		rows[i].nlen = len(ln)
+		blob.WriteString(ln)
+		blob.WriteByte(0)
+		blob.WriteString(strings.ToLower(rows[i].ClientID))
+		ends[i] = blob.Len()
+	}
+	all := blob.String()
+	start := 0
+	for i, end := range ends {
+		rows[i].search = all[start:end]
+		start = end
+	}
+	for i := range rows {
 		if rows[i].Revoked {
 			s.Revoked++
 		} else {
