@@ -143,7 +143,7 @@ func (c *countingAdmin) AuthenticateToken(ctx context.Context, token string) (mo
 
 // env is a server on a real, fresh SQLite file, reached over loopback.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	path   string
 	clock  *storetest.Clock
 	db     *sqlite.DB
@@ -162,7 +162,7 @@ type sqliteOptions = sqlite.Options
 // start is mid-November 2026, UTC: the current period is November.
 var start = time.Date(2026, 11, 14, 10, 30, 0, 0, time.UTC)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, path: filepath.Join(t.TempDir(), "keydeck.db"), clock: storetest.NewClock(start), tokens: map[string]string{}, logBuf: &syncBuffer{}}
 	sopt := sqlite.Options{Clock: e.clock.Now, FlushInterval: 20 * time.Millisecond, BusyTimeout: 200 * time.Millisecond}
@@ -336,7 +336,7 @@ func (e *env) send(base string, r req, api bool) answer {
 
 // checkAnswer holds for every answer: errors are problems whose status
 // matches, and no secret sent in the request comes back in an error.
-func checkAnswer(t *testing.T, r req, raw []byte, a answer) {
+func checkAnswer(t testing.TB, r req, raw []byte, a answer) {
 	t.Helper()
 	if a.status >= 400 {
 		if ct := a.header.Get("Content-Type"); ct != api.ContentType {

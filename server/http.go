@@ -22,6 +22,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		// Only our own wire types get here; they always marshal.
 		panic(fmt.Sprintf("server: cannot encode %T: %v", v, err))
 	}
+	writeBody(w, status, body)
+}
+
+// writeBody answers with an encoded JSON body.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	// Canonical keys assigned directly: no canonicalisation on the hot path.
 	h["Content-Type"] = jsonType

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -39,7 +40,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setRateLimit(w.Header(), res)
-	writeJSON(w, http.StatusOK, api.VerifyAnswer{
+	writeBody(w, http.StatusOK, appendVerifyAnswer(make([]byte, 0, 256), api.VerifyAnswer{
 		Allowed:       true,
 		ClientID:      res.ClientID,
 		Operation:     op.String(),
@@ -50,7 +51,50 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		Period:        string(res.Period),
 		PeriodSeconds: res.PeriodSeconds,
 		ResetsAt:      resetsAt(res),
-	})
+	}))
+}
+
+// appendVerifyAnswer encodes the 200 answer as encoding/json would (a test
+// holds it to that), without reflection: this is the hot path.
+func appendVerifyAnswer(b []byte, v api.VerifyAnswer) []byte {
+	b = append(b, `{"allowed":`...)
+	b = strconv.AppendBool(b, v.Allowed)
+	b = append(b, `,"client_id":`...)
+	b = appendJSONString(b, v.ClientID)
+	b = append(b, `,"operation":`...)
+	b = appendJSONString(b, v.Operation)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, v.Kind)
+	b = append(b, `,"limit":`...)
+	b = strconv.AppendInt(b, v.Limit, 10)
+	b = append(b, `,"remaining":`...)
+	b = strconv.AppendInt(b, v.Remaining, 10)
+	b = append(b, `,"credits":`...)
+	b = strconv.AppendInt(b, v.Credits, 10)
+	b = append(b, `,"period":`...)
+	b = appendJSONString(b, v.Period)
+	b = append(b, `,"period_seconds":`...)
+	b = strconv.AppendInt(b, v.PeriodSeconds, 10)
+	if v.ResetsAt != nil {
+		b = append(b, `,"resets_at":"`...)
+		b = v.ResetsAt.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+// appendJSONString quotes s; anything but plain printable ASCII goes
+// through encoding/json, so the result is always what it would write.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // check asks the store. A store that reports bad credentials as an error
@@ -132,17 +176,26 @@ func (s *Server) setRateLimit(h http.Header, res model.VerifyResult) {
 	if res.Kind == 0 {
 		return
 	}
-	name := `"` + res.Kind.String() + `"`
-	policy := name + ";q=" + strconv.FormatInt(res.Limit, 10)
-	limit := name + ";r=" + strconv.FormatInt(res.Remaining, 10)
+	var buf [128]byte
+	b := append(buf[:0], '"')
+	b = append(b, res.Kind.String()...)
+	b = append(b, `";q=`...)
+	b = strconv.AppendInt(b, res.Limit, 10)
 	if res.Period != model.PeriodNone && res.PeriodSeconds > 0 {
-		policy += ";w=" + strconv.FormatInt(res.PeriodSeconds, 10)
+		b = append(b, ";w="...)
+		b = strconv.AppendInt(b, res.PeriodSeconds, 10)
 	}
+	policy := string(b)
+	b = append(buf[:0], '"')
+	b = append(b, res.Kind.String()...)
+	b = append(b, `";r=`...)
+	b = strconv.AppendInt(b, res.Remaining, 10)
 	if t, ok := s.secondsToReset(res); ok {
-		limit += ";t=" + strconv.FormatInt(t, 10)
+		b = append(b, ";t="...)
+		b = strconv.AppendInt(b, t, 10)
 	}
 	h["Ratelimit-Policy"] = []string{policy}
-	h["Ratelimit"] = []string{limit}
+	h["Ratelimit"] = []string{string(b)}
 }
 
 // secondsToReset is the whole seconds (rounded up) until the period
