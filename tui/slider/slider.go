@@ -39,7 +39,7 @@ func DefaultKeyMap() KeyMap {
 }
 
 // ShortHelp implements help.KeyMap.
-func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Dec, k.BigDec, k.Min, k.Digits} }
+func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Dec, k.BigDec, k.Digits} }
 
 // FullHelp implements help.KeyMap.
 func (k KeyMap) FullHelp() [][]key.Binding {
