@@ -94,6 +94,7 @@ func TestNoPlaintextSecretOnDisk(t *testing.T) {
 		"XDG_DATA_HOME=" + filepath.Join(dir, "xdg"),
 		"HOME=" + dir,
 		"PATH=" + os.Getenv("PATH"),
+		"GORACE=" + childGORACE(),
 	}}
 
 	var secrets []string
@@ -233,6 +234,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 		"XDG_DATA_HOME=" + filepath.Join(dir, "xdg"),
 		"HOME=" + dir,
 		"PATH=" + os.Getenv("PATH"),
+		"GORACE=" + childGORACE(),
 	}}
 	r.must("", "keys", "create", "--name", "Kept-Key", "--perm", "read", "--query", "5", "--mutation", "0")
 	before := r.must("", "keys", "list", "--all", "--json")

@@ -73,6 +73,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("KEYDECK_DB", filepath.Join(env.WorkDir, "data", "keydeck.db"))
 			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, "xdg"))
 			env.Setenv("USER", "tester")
+			env.Setenv("GORACE", childGORACE())
 			var names []string
 			for _, kv := range env.Vars {
 				if k, _, ok := strings.Cut(kv, "="); ok {
@@ -94,6 +95,13 @@ func TestScripts(t *testing.T) {
 }
 
 type envNamesKey struct{}
+
+// childGORACE keeps the caller's GORACE options and shortens the race
+// runtime's one-second sleep at exit, which under -race would otherwise
+// dominate every keydeck run a test starts.
+func childGORACE() string {
+	return strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=50")
+}
 
 // keydeckCmd prepares the real keydeck binary with the script's
 // environment, for script commands that must not log what it prints.
