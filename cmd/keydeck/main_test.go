@@ -26,12 +26,13 @@ import (
 // this test binary answer to the name "keydeck" on $PATH, with main's own
 // run function.
 
-// extraMainCmds and extraScriptCmds let other test files of this package
-// (the TUI's) add programs and script commands; they are written only from
-// init functions.
+// extraMainCmds, extraScriptCmds and extraConditions let other test files
+// of this package (the TUI's tui_*.txtar scripts) add programs, script
+// commands and conditions; they are written only from init functions.
 var (
 	extraMainCmds   = map[string]func(){}
 	extraScriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){}
+	extraConditions = map[string]func() (bool, error){}
 )
 
 func TestMain(m *testing.M) {
@@ -87,6 +88,9 @@ func TestScripts(t *testing.T) {
 			switch cond {
 			case "root":
 				return os.Geteuid() == 0, nil
+			}
+			if f, ok := extraConditions[cond]; ok {
+				return f()
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
