@@ -255,7 +255,7 @@ and the previous token stops working immediately.`,
 				if err != nil {
 					return err
 				}
-				if err := a.confirm(yes, "token --rotate",
+				if err := a.confirm(cmd.Context(), yes, "token --rotate",
 					fmt.Sprintf("Replace the API token of account %q? The current token stops working immediately.", ac.Name)); err != nil {
 					return err
 				}
@@ -383,7 +383,7 @@ func (a *app) accountRemoveSSHKeyCmd() *cobra.Command {
 				if !slices.ContainsFunc(keys, func(k model.SSHKey) bool { return k.Fingerprint == args[1] }) {
 					return &model.NotFoundError{Kind: model.ErrSSHKeyNotFound, ID: args[1]}
 				}
-				if err := a.confirm(yes, "remove-ssh-key",
+				if err := a.confirm(cmd.Context(), yes, "remove-ssh-key",
 					fmt.Sprintf("Remove SSH key %s from account %q? Sessions with it will be refused.", sanitize(args[1]), sanitize(args[0]))); err != nil {
 					return err
 				}

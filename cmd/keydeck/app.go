@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -211,19 +212,35 @@ func (a *app) stdinIsTerminal() bool {
 	return ok && term.IsTerminal(f.Fd())
 }
 
-// readLine reads one line from stdin, without its line ending.
-func (a *app) readLine() (string, error) {
+// readLine reads one line from stdin, without its line ending. It gives up
+// when ctx ends (Ctrl-C at a prompt), since SIGINT is caught for serve's
+// sake and would otherwise leave the read waiting.
+func (a *app) readLine(ctx context.Context) (string, error) {
 	if a.lines == nil {
 		a.lines = bufio.NewReaderSize(a.stdin, 4096)
 	}
-	line, err := a.lines.ReadString('\n')
-	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
-		if errors.Is(err, io.EOF) {
+	type result struct {
+		line string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		line, err := a.lines.ReadString('\n')
+		done <- result{line, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	if r.err != nil && !(errors.Is(r.err, io.EOF) && r.line != "") {
+		if errors.Is(r.err, io.EOF) {
 			return "", io.EOF
 		}
-		return "", fmt.Errorf("reading stdin: %w", err)
+		return "", fmt.Errorf("reading stdin: %w", r.err)
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	return strings.TrimRight(r.line, "\r\n"), nil
 }
 
 // credential returns a secret or token given by a flag, by "-" (one line
@@ -234,7 +251,7 @@ func (a *app) credential(cmd *cobra.Command, flag, value, env string) (string, e
 		value = a.getenv(env)
 	}
 	if value == "-" {
-		line, err := a.readLine()
+		line, err := a.readLine(cmd.Context())
 		if errors.Is(err, io.EOF) {
 			return "", usageErrorf("--%s -: nothing on stdin", flag)
 		}
@@ -251,7 +268,7 @@ var errCancelled = errors.New("cancelled; nothing was changed")
 
 // confirm asks a yes/no question on a terminal. With --yes it does not
 // ask; without a terminal it refuses, since nobody can answer.
-func (a *app) confirm(yes bool, what, question string) error {
+func (a *app) confirm(ctx context.Context, yes bool, what, question string) error {
 	if yes {
 		return nil
 	}
@@ -259,8 +276,8 @@ func (a *app) confirm(yes bool, what, question string) error {
 		return usageErrorf("%s needs confirmation and stdin is not a terminal; pass --yes to confirm", what)
 	}
 	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
-	answer, err := a.readLine()
-	if errors.Is(err, io.EOF) {
+	answer, err := a.readLine(ctx)
+	if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
 		fmt.Fprintln(a.stderr)
 		return errCancelled
 	}

@@ -293,7 +293,7 @@ func (a *app) keysRegenerateCmd() *cobra.Command {
 			if !k.Active() {
 				return fmt.Errorf("%w: %q (%s)", model.ErrRevoked, k.Name, k.ClientID)
 			}
-			if err := a.confirm(yes, "regenerate",
+			if err := a.confirm(cmd.Context(), yes, "regenerate",
 				fmt.Sprintf("Regenerate the secret of %q (%s)? The previous secret stops working immediately.", k.Name, k.ClientID)); err != nil {
 				return err
 			}
@@ -335,7 +335,7 @@ func (a *app) keysRevokeCmd() *cobra.Command {
 			if keep {
 				alloc = "its allocation stays held until released"
 			}
-			if err := a.confirm(yes, "revoke",
+			if err := a.confirm(cmd.Context(), yes, "revoke",
 				fmt.Sprintf("Revoke %q (%s)? It stops working for good; %s.", k.Name, k.ClientID, alloc)); err != nil {
 				return err
 			}
@@ -380,7 +380,7 @@ func (a *app) keysReleaseCmd() *cobra.Command {
 			if !k.KeepsAllocation {
 				return model.ErrNothingHeld
 			}
-			if err := a.confirm(yes, "release",
+			if err := a.confirm(cmd.Context(), yes, "release",
 				fmt.Sprintf("Release the allocation held by revoked key %q (%s)?", k.Name, k.ClientID)); err != nil {
 				return err
 			}
