@@ -432,7 +432,11 @@ func (a *app) keysUsageCmd() *cobra.Command {
 					Days     []model.UsageDay `json:"days"`
 				}{k.ClientID, k.Name, rows})
 			}
-			fmt.Fprintf(a.stdout, "Usage of %q (%s), last %d days (UTC)\n", k.Name, k.ClientID, n)
+			span := "today"
+			if n > 1 {
+				span = fmt.Sprintf("the last %d days", n)
+			}
+			fmt.Fprintf(a.stdout, "Usage of %q (%s), %s (UTC days)\n", k.Name, k.ClientID, span)
 			t := newTable(a.stdout, "DAY (UTC)", "QUERIES", "MUTATIONS", "CREDITS", "DENIED 401", "403", "429", "402")
 			var sum model.UsageDay
 			for _, r := range rows {
