@@ -200,8 +200,8 @@ func credentials(r *http.Request) (id, secret string, basic bool) {
 // upstreamFailed answers 502 when the upstream cannot be reached or fails
 // mid-answer. The unit stays consumed (see the package doc).
 func (g *gateway) upstreamFailed(w http.ResponseWriter, r *http.Request, err error) {
-	g.s.metrics.upstream.Inc()
 	if r.Context().Err() == nil {
+		g.s.metrics.upstream.Inc()
 		g.s.log.Warn("gateway: upstream failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	w.Header().Del(HeaderVerifiedID)

@@ -64,6 +64,12 @@ func (s *Server) writeProblem(w http.ResponseWriter, p *api.Problem) {
 // fail answers with the problem for a store error; errors it does not
 // know are logged and answered 500 without their text.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		// The client went away (or the server is stopping): nobody reads
+		// this answer, and it is no server error worth a log line.
+		s.writeProblem(w, api.NewProblem(http.StatusServiceUnavailable, api.TypeUnavailable, "the request was cancelled"))
+		return
+	}
 	if p, ok := api.FromError(err); ok {
 		if p.Status >= 500 {
 			s.errorf(r, err, "store unavailable")
