@@ -168,7 +168,7 @@ func (m *Model) scheduleRefresh() tea.Cmd {
 	if m.opt.Refresh < 0 {
 		return nil
 	}
-	d := max(m.opt.Refresh, 5*m.lastLoad)
+	d := max(m.opt.Refresh, 10*m.lastLoad)
 	m.refreshSq++
 	seq := m.refreshSq
 	return m.tick(d, func(time.Time) tea.Msg { return RefreshTickMsg{Seq: seq} })

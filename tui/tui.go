@@ -45,7 +45,8 @@ type Options struct {
 	Clipboard ClipboardMode
 	// Refresh is the auto-refresh interval: 0 means DefaultRefresh, a
 	// negative value turns it off. A slow store stretches it (never more
-	// often than five times the last load took).
+	// often than every ten times the last full load took, so
+	// 100,000 keys do not keep a core busy).
 	Refresh time.Duration
 	// Environ is the session's environment (nil: this process's). NO_COLOR
 	// in it turns colours off.

@@ -1,0 +1,99 @@
+package wizard
+
+import (
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/tui/styles"
+)
+
+func k(s string) tea.KeyPressMsg {
+	switch s {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	}
+	return tea.KeyPressMsg{Code: rune(s[0]), Text: s}
+}
+
+// step sends keys, running the name check command synchronously.
+func step(m Model, keys ...string) Model {
+	for _, s := range keys {
+		var cmd tea.Cmd
+		m, cmd = m.Update(k(s))
+		for cmd != nil {
+			msg := cmd()
+			if _, ok := msg.(nameCheckedMsg); !ok {
+				break
+			}
+			m, cmd = m.Update(msg)
+		}
+	}
+	return m
+}
+
+var acc = model.Account{Name: "default", QueryTotal: 1000, MutationTotal: 100, QueryHeld: 600, MutationHeld: 50}
+
+func TestEditBoundsAndChanges(t *testing.T) {
+	key := model.Key{Name: "K", ClientID: "kdc_x", Permissions: model.PermRead, QueryAlloc: 200, QueryUsed: 250, MutationAlloc: 10, Status: model.StatusActive}
+	m := NewEdit(key, acc, styles.New(true, true), nil)
+	// what is free (400) plus what this key holds (max(200, 250))
+	if m.query.Max() != 650 || m.mutation.Max() != 60 {
+		t.Fatalf("bounds %d/%d, want 650/60", m.query.Max(), m.mutation.Max())
+	}
+	m = step(m, "enter", "enter", "enter", "enter")
+	if m.Step() != StepReview {
+		t.Fatalf("step %v", m.Step())
+	}
+	m = step(m, "enter")
+	if _, ok := m.TakeIntent().(CancelMsg); !ok {
+		t.Fatal("saving an unchanged key should just close")
+	}
+	m = NewEdit(key, acc, styles.New(true, true), nil)
+	m = step(m, "X", "enter", "enter", "enter", "enter", "enter")
+	sub, ok := m.TakeIntent().(SubmitMsg)
+	if !ok || sub.Edit == nil || sub.Edit.Name == nil || *sub.Edit.Name != "KX" || sub.Edit.Permissions != nil || sub.Edit.QueryAlloc != nil {
+		t.Fatalf("edit %+v", sub)
+	}
+}
+
+func TestKeysTypedDuringTheNameCheckAreKept(t *testing.T) {
+	calls := 0
+	check := func(string) error { calls++; return nil }
+	m := New(acc, styles.New(true, true), check)
+	for _, r := range "Fast" {
+		m, _ = m.Update(k(string(r)))
+	}
+	m, cmd := m.Update(k("enter")) // check starts
+	m, _ = m.Update(k("down"))     // typed ahead
+	m, _ = m.Update(k("space"))
+	m, _ = m.Update(cmd())
+	if calls != 1 || m.Step() != StepPermissions {
+		t.Fatalf("calls %d step %v", calls, m.Step())
+	}
+	if m.Permissions() != model.PermRead|model.PermWrite {
+		t.Fatalf("typed-ahead keys lost: %v", m.Permissions())
+	}
+	if m.Name() != "Fast" {
+		t.Fatalf("name %q", m.Name())
+	}
+}
+
+func TestDefaultsFollowPermissions(t *testing.T) {
+	m := New(acc, styles.New(true, true), nil)
+	m = step(m, "a", "enter", "enter") // read only
+	if m.Query() != 40 {
+		t.Fatalf("query default %d, want a tenth of 400", m.Query())
+	}
+	m = step(m, "enter")
+	if m.Mutation() != 0 {
+		t.Fatalf("mutation default %d for a read-only key, want 0", m.Mutation())
+	}
+}
