@@ -27,6 +27,12 @@ type (
 		Took    time.Duration
 		Err     error
 	}
+	// AccountLoadedMsg carries the account, read on its own at start so
+	// the first page of keys need not wait for it.
+	AccountLoadedMsg struct {
+		Account model.Account
+		Err     error
+	}
 	// DetailLoadedMsg carries a key with its usage and audit events.
 	DetailLoadedMsg struct {
 		ClientID string
@@ -73,25 +79,40 @@ func (m *Model) opCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(m.ctx, opTimeout)
 }
 
-// loadKeys reads the account and the keys. With first set it returns after
-// the first page (so the first frame is quick) and the rest follows with
-// loadRest; otherwise it reads every page before answering, so the list is
+func (m *Model) loadAccount() tea.Cmd {
+	st := m.st
+	ctx, cancel := m.opCtx()
+	return func() tea.Msg {
+		defer cancel()
+		acc, err := st.Account(ctx)
+		return AccountLoadedMsg{Account: acc, Err: err}
+	}
+}
+
+// loadKeys reads the account and the keys. With first set it reads only
+// the first page, without the account (loadAccount runs beside it), so the
+// first frame is quick, and the rest follows with loadRest; otherwise it
+// reads the account and every page before answering, so the list is
 // swapped whole.
 func (m *Model) loadKeys(gen int, first bool) tea.Cmd {
 	st, ctx, pageSize := m.st, m.ctx, m.opt.PageSize
 	return func() tea.Msg {
 		start := time.Now()
-		c, cancel := context.WithTimeout(ctx, opTimeout)
-		acc, err := st.Account(c)
-		cancel()
-		if err != nil {
-			return KeysLoadedMsg{Gen: gen, Err: err}
+		var acc model.Account
+		if !first {
+			c, cancel := context.WithTimeout(ctx, opTimeout)
+			a, err := st.Account(c)
+			cancel()
+			if err != nil {
+				return KeysLoadedMsg{Gen: gen, Err: err}
+			}
+			acc = a
 		}
 		limit := pageSize
 		if first {
 			limit = min(pageSize, firstPage) // enough for the first frame
 		}
-		c, cancel = context.WithTimeout(ctx, opTimeout)
+		c, cancel := context.WithTimeout(ctx, opTimeout)
 		page, err := st.ListKeys(c, storage.ListOptions{IncludeRevoked: true, Sort: storage.SortCreated, Limit: limit})
 		cancel()
 		if err != nil {
@@ -101,8 +122,11 @@ func (m *Model) loadKeys(gen int, first bool) tea.Cmd {
 		for _, k := range page.Keys {
 			rows = append(rows, keylist.RowOf(k))
 		}
-		if first && page.NextCursor != "" {
-			return KeysLoadedMsg{Gen: gen, Account: acc, Snap: keylist.NewSnapshotRows(rows, page.Total, false), Next: page.NextCursor, Took: time.Since(start)}
+		if first {
+			if page.NextCursor != "" {
+				return KeysLoadedMsg{Gen: gen, Snap: keylist.NewSnapshotRows(rows, page.Total, false), Next: page.NextCursor, Took: time.Since(start)}
+			}
+			return KeysLoadedMsg{Gen: gen, Snap: keylist.NewSnapshotRows(rows, page.Total, true), Took: time.Since(start)}
 		}
 		rows, total, err := morePages(ctx, st, pageSize, rows, page)
 		if err != nil {
@@ -112,7 +136,8 @@ func (m *Model) loadKeys(gen int, first bool) tea.Cmd {
 	}
 }
 
-// loadRest reads the pages after the first one.
+// loadRest reads the pages after the first one (acc is the zero account
+// when the first page came without it).
 func (m *Model) loadRest(gen int, acc model.Account, have *keylist.Snapshot, next string) tea.Cmd {
 	st, ctx, pageSize := m.st, m.ctx, m.opt.PageSize
 	return func() tea.Msg {

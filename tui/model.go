@@ -134,7 +134,7 @@ func (m *Model) Quitting() bool         { return m.quitting }
 // Init loads the account and the first page of keys, asks the terminal for
 // its background and starts the refresh timer.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(m.startLoad(true), tea.RequestBackgroundColor, m.scheduleRefresh())
+	return tea.Batch(m.begin(""), m.loadAccount(), m.startLoad(true), tea.RequestBackgroundColor, m.scheduleRefresh())
 }
 
 func (m *Model) startLoad(first bool) tea.Cmd {
@@ -265,6 +265,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case KeysLoadedMsg:
 		return m, m.keysLoaded(msg)
+	case AccountLoadedMsg:
+		m.end()
+		if msg.Err != nil {
+			m.setError("load the account", msg.Err)
+			return m, nil
+		}
+		if !m.haveAccount {
+			m.account, m.haveAccount = msg.Account, true
+		}
+		return m, nil
 	case DetailLoadedMsg:
 		m.end()
 		if msg.Err != nil {
@@ -416,11 +426,13 @@ func (m *Model) keysLoaded(msg KeysLoadedMsg) tea.Cmd {
 	if m.errText != "" && strings.HasPrefix(m.errText, "could not load the keys") {
 		m.errText = "" // the store is back
 	}
-	m.account, m.haveAccount = msg.Account, true
-	m.list.SetSnapshot(msg.Snap)
-	if m.screen == ScreenWizard {
-		m.wizard.SetAccount(msg.Account)
+	if msg.Account.Name != "" {
+		m.account, m.haveAccount = msg.Account, true
+		if m.screen == ScreenWizard {
+			m.wizard.SetAccount(msg.Account)
+		}
 	}
+	m.list.SetSnapshot(msg.Snap)
 	if msg.Next != "" {
 		return tea.Batch(m.begin(""), m.loadRest(m.gen, msg.Account, msg.Snap, msg.Next))
 	}
