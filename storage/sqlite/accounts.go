@@ -56,14 +56,28 @@ func (db *DB) loadAccount(ctx context.Context, q queryer, where string, arg any)
 	}
 	a.CreatedAt = fromMs(created)
 	now := db.now()
-	if err := q.QueryRowContext(ctx, holdsQuery(now), a.ID).Scan(
-		&a.QueryHeld, &a.MutationHeld, &a.ActiveKeys, &a.RevokedKeys); err != nil {
+	if err := db.holds(ctx, q, now, &a); err != nil {
 		return a, wrapErr(err)
 	}
 	if end := a.Period.End(now); !end.IsZero() {
 		a.ResetsAt = &end
 	}
 	return a, nil
+}
+
+// holds fills in what the account's keys hold and how many there are.
+func (db *DB) holds(ctx context.Context, q queryer, now time.Time, a *model.Account) error {
+	if err := q.QueryRowContext(ctx, holdsQuery(now), a.ID).Scan(&a.QueryHeld, &a.MutationHeld, &a.ActiveKeys, &a.RevokedKeys); err != nil {
+		return err
+	}
+	pend, err := pendingFor(ctx, q, now, a.ID)
+	if err != nil {
+		return err
+	}
+	pq, pm := heldPending(pend)
+	a.QueryHeld += pq
+	a.MutationHeld += pm
+	return nil
 }
 
 // Accounts lists every account by name.
@@ -233,8 +247,7 @@ func (db *DB) UpdateAccount(ctx context.Context, actor, name string, set model.A
 			a.Period = *set.Period
 			// What the keys hold depends on the period: recompute for the new one.
 			now := db.now()
-			if err := tx.QueryRowContext(ctx, holdsQuery(now), a.ID).Scan(
-				&a.QueryHeld, &a.MutationHeld, &a.ActiveKeys, &a.RevokedKeys); err != nil {
+			if err := db.holds(ctx, tx, now, &a); err != nil {
 				return err
 			}
 		}

@@ -73,6 +73,19 @@ func (db *DB) scanKey(r scanner, now time.Time) (model.Key, error) {
 // ID first, then the active key of that name, then the one revoked key of
 // that name.
 func (s *accountStore) resolve(ctx context.Context, q queryer, id string) (model.Key, error) {
+	k, err := s.resolveRow(ctx, q, id)
+	if err != nil {
+		return k, err
+	}
+	ks := []model.Key{k}
+	if err := addPending(ctx, q, s.db.now(), s.accountID, ks); err != nil {
+		return k, wrapErr(err)
+	}
+	return ks[0], nil
+}
+
+// resolveRow is resolve without pending usage.
+func (s *accountStore) resolveRow(ctx context.Context, q queryer, id string) (model.Key, error) {
 	now := s.db.now()
 	if id == "" {
 		return model.Key{}, &model.ValidationError{Field: "id", Msg: "no key given (a Client ID or a key name)"}
@@ -215,7 +228,10 @@ func (s *accountStore) ListKeys(ctx context.Context, opt storage.ListOptions) (s
 			lastCursor.value = strconv.FormatInt(usageRaw, 10)
 		}
 	}
-	return page, wrapErr(rows.Err())
+	if err := rows.Err(); err != nil {
+		return storage.KeyPage{}, wrapErr(err)
+	}
+	return page, wrapErr(addPending(ctx, s.db.read, now, s.accountID, page.Keys))
 }
 
 // scanKeyExtra is scanKey with two more columns at the end.
@@ -267,7 +283,7 @@ func (s *accountStore) available(ctx context.Context, tx *sql.Tx, except int64) 
 	}
 	q, m = a.QueryTotal-a.QueryHeld, a.MutationTotal-a.MutationHeld
 	if except != 0 {
-		k, err := s.db.scanKey(tx.QueryRowContext(ctx, keySelect(s.db.now())+`WHERE k.id = ?`, except), s.db.now())
+		k, err := s.reload(ctx, tx, except)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -346,8 +362,17 @@ func (s *accountStore) activeKey(ctx context.Context, tx *sql.Tx, id string) (mo
 	return k, nil
 }
 
+// reload reads a key of this account by row id inside tx, pending usage
+// included.
 func (s *accountStore) reload(ctx context.Context, tx *sql.Tx, id int64) (model.Key, error) {
-	return s.db.scanKey(tx.QueryRowContext(ctx, keySelect(s.db.now())+`WHERE k.id = ?`, id), s.db.now())
+	now := s.db.now()
+	k, err := s.db.scanKey(tx.QueryRowContext(ctx, keySelect(now)+`WHERE k.id = ?`, id), now)
+	if err != nil {
+		return k, err
+	}
+	ks := []model.Key{k}
+	err = addPending(ctx, tx, now, s.accountID, ks)
+	return ks[0], err
 }
 
 func (s *accountStore) EditKey(ctx context.Context, id string, edit model.KeyEdit) (model.Key, error) {
