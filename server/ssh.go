@@ -302,6 +302,10 @@ type sshSession struct {
 	fingerprint string
 	store       storage.Store
 
+	// Set up by program, in the session's goroutine.
+	input *sessionInput
+	stand idleReader
+
 	mu     sync.Mutex
 	prog   *tea.Program
 	idle   *time.Timer
@@ -438,11 +442,15 @@ func (s *SSHServer) program(sess ssh.Session) *tea.Program {
 		ss.idle = time.AfterFunc(s.idle, func() { ss.end(endIdle) })
 		in = &activityReader{r: sess, timer: ss.idle, d: s.idle}
 	}
+	// The program reads a stand-in; the session's input is decoded
+	// beside it (ssh_input.go says why).
+	ss.stand = newIdleReader()
 	opts := bm.MakeOptions(sess)
 	opts = append(opts, tui.ProgramOptions(opt)...)
-	opts = append(opts, tea.WithInput(in), tea.WithoutSignalHandler())
+	opts = append(opts, tea.WithInput(ss.stand), tea.WithoutSignalHandler())
 	p := tea.NewProgram(tui.New(sess.Context(), ss.store, opt), opts...)
 	ss.setProgram(p)
+	ss.input = startInput(sess.Context(), in, pty.Term, p)
 	return p
 }
 
@@ -460,6 +468,10 @@ func (s *SSHServer) report(sess ssh.Session) {
 	if ss == nil {
 		return
 	}
+	if ss.input != nil {
+		ss.input.stop()
+		_ = ss.stand.Close()
+	}
 	switch ss.ended() {
 	case endIdle:
 		s.log.Info("ssh: session idle, closed", "account", ss.account, "fingerprint", ss.fingerprint)
@@ -476,21 +488,6 @@ func (s *SSHServer) report(sess ssh.Session) {
 func refuse(sess ssh.Session, msg string) {
 	_, _ = fmt.Fprintln(sess.Stderr(), msg)
 	_ = sess.Exit(1)
-}
-
-// activityReader restarts the idle timer whenever input arrives.
-type activityReader struct {
-	r     io.Reader
-	timer *time.Timer
-	d     time.Duration
-}
-
-func (a *activityReader) Read(p []byte) (int, error) {
-	n, err := a.r.Read(p)
-	if n > 0 {
-		a.timer.Reset(a.d)
-	}
-	return n, err
 }
 
 // trackConn counts connections from accept, refuses them beyond the limit
