@@ -107,11 +107,11 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 	if a.remoteURL(cmd) != "" {
 		return usageErrorf("serve works on the local database file; drop --remote (and %s)", envRemote)
 	}
-	if o.http == "" && o.gateway == "" && o.ssh == "" {
-		return usageErrorf("serve: nothing to serve; give --http ADDR (e.g. 127.0.0.1:8080), --gateway ADDR --upstream URL and/or --ssh ADDR")
-	}
 	if o.ssh == "" && (cmd.Flags().Changed("ssh-host-key") || cmd.Flags().Changed("ssh-idle-timeout") || cmd.Flags().Changed("ssh-max-sessions")) {
 		return usageErrorf("serve: the --ssh-* options need --ssh ADDR")
+	}
+	if o.http == "" && o.gateway == "" && o.ssh == "" {
+		return usageErrorf("serve: nothing to serve; give --http ADDR (e.g. 127.0.0.1:8080), --gateway ADDR --upstream URL and/or --ssh ADDR")
 	}
 	if o.sshIdle < 0 {
 		return usageErrorf("--ssh-idle-timeout: must not be negative (0 means never)")
