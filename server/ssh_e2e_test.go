@@ -160,7 +160,15 @@ type tmuxServer struct {
 func newTmuxServer(t *testing.T) *tmuxServer {
 	t.Helper()
 	tm := &tmuxServer{t: t, socket: fmt.Sprintf("keydeck-ssh-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
+	t.Cleanup(func() {
+		exec.Command("tmux", "-L", tm.socket, "kill-server").Run()
+		// A server that already exited may leave its socket behind.
+		dir := os.Getenv("TMUX_TMPDIR")
+		if dir == "" {
+			dir = "/tmp"
+		}
+		os.Remove(filepath.Join(dir, fmt.Sprintf("tmux-%d", os.Getuid()), tm.socket))
+	})
 	return tm
 }
 
