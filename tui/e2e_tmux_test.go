@@ -154,7 +154,14 @@ type tmux struct {
 func newTmux(t *testing.T, w, h int, command string) *tmux {
 	t.Helper()
 	tm := &tmux{t: t, socket: fmt.Sprintf("keydeck-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
+	t.Cleanup(func() {
+		exec.Command("tmux", "-L", tm.socket, "kill-server").Run()
+		dir := os.Getenv("TMUX_TMPDIR")
+		if dir == "" {
+			dir = "/tmp"
+		}
+		os.Remove(filepath.Join(dir, fmt.Sprintf("tmux-%d", os.Getuid()), tm.socket))
+	})
 	tm.run("new-session", "-d", "-s", "kd", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h),
 		"env", "TERM=xterm-256color", "LANG=C.UTF-8", "sh", "-c", command)
 	return tm

@@ -315,6 +315,9 @@ func (a *app) readPublicKey(file string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the public key: %w", err)
 	}
+	if bytes.Contains(data, []byte("PRIVATE KEY")) {
+		return nil, fmt.Errorf("%s is a private key; give the public key instead (usually %s.pub)", sanitize(file), sanitize(file))
+	}
 	var keys [][]byte
 	for l := range bytes.SplitSeq(data, []byte("\n")) {
 		l = bytes.TrimSpace(l)
