@@ -311,7 +311,7 @@ func (m Model) usageView() string {
 				lab = se.name
 			}
 			b.WriteString("  " + s.Label.Render(fmt.Sprintf("%-*s", label-2, lab)) + se.st(l))
-			if i == 0 {
+			if i == len(lines)-1 {
 				b.WriteString(s.Muted.Render(" max " + format.Compact(peak) + "/day"))
 			}
 			b.WriteString("\n")
@@ -343,7 +343,7 @@ func (m Model) auditView() string {
 	for _, e := range m.audit {
 		line := fmt.Sprintf("%s  %-14s %s", format.Minute(e.At, m.loc), e.Action, model.Sanitize(e.Actor, 40))
 		if e.Details != "" {
-			line += "  " + model.Sanitize(e.Details, 200)
+			line += "  " + model.Sanitize(format.Details(e.Details), 300)
 		}
 		b.WriteString(format.Wrap(line, m.width, 2, s.Value) + "\n")
 	}

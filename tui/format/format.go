@@ -4,7 +4,10 @@ package format
 
 import (
 	"charm.land/lipgloss/v2"
+	"encoding/json"
+	"fmt"
 	"github.com/charmbracelet/x/ansi"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -137,4 +140,50 @@ func Wrap(s string, width, indent int, st lipgloss.Style) string {
 func Indent(s string, n int) string {
 	pad := strings.Repeat(" ", n)
 	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
+}
+
+// Details turns an audit event's JSON details into "name: value" pairs
+// separated by spaces, so they read (and wrap) as text; anything that is
+// not a JSON object comes back as it is.
+func Details(js string) string {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(js), &m); err != nil || len(m) == 0 {
+		return js
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = strings.ReplaceAll(k, "_", " ") + ": " + detailValue(m[k])
+	}
+	return strings.Join(parts, " · ")
+}
+
+func detailValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []any:
+		out := make([]string, len(x))
+		for i, e := range x {
+			out[i] = detailValue(e)
+		}
+		return strings.Join(out, ",")
+	case map[string]any:
+		if from, ok := x["from"]; ok {
+			if to, ok := x["to"]; ok {
+				return detailValue(from) + " → " + detailValue(to)
+			}
+		}
+		b, _ := json.Marshal(x)
+		return string(b)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case nil:
+		return "none"
+	}
+	return fmt.Sprint(v)
 }

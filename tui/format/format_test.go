@@ -37,3 +37,14 @@ func TestTimes(t *testing.T) {
 		t.Errorf("Ago(zero) = %q", got)
 	}
 }
+
+func TestDetails(t *testing.T) {
+	got := Details(`{"name":{"from":"a","to":"b"},"permissions":["read","write"],"query_allocation":2000,"keep_allocation":false}`)
+	want := "keep allocation: false · name: a → b · permissions: read,write · query allocation: 2000"
+	if got != want {
+		t.Fatalf("Details = %q, want %q", got, want)
+	}
+	if Details("not json") != "not json" {
+		t.Fatal("non-JSON details changed")
+	}
+}
