@@ -214,6 +214,46 @@ func (w *writer) fold(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
+// foldMemory folds this writer's own pending rows from what it kept in
+// memory: the absolute counters of the keys they touched and their units
+// per day. Valid because no other connection has committed since the
+// in-memory copy was loaded (else invalidate would have folded from the
+// log and cleared this state), so every pending row is this writer's.
+func (w *writer) foldMemory(ctx context.Context, tx *sql.Tx) error {
+	if w.pendingRows == 0 {
+		return nil
+	}
+	if len(w.foldKeys) > 0 {
+		b := append(w.buf[:0], '[')
+		for i, k := range w.foldKeys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendInts(b, k.id, k.qUsed, k.mUsed, k.cUsd, k.periodStart, k.lastUsed)
+			k.toFold = false
+		}
+		b = append(b, ']')
+		w.buf = b
+		if _, err := tx.StmtContext(ctx, w.stmts.updKey).ExecContext(ctx, string(b)); err != nil {
+			return err
+		}
+		var u []byte
+		for k, d := range w.foldUsage {
+			u = appendUsage(u, k.keyID, k.day, d.queries, d.mutations, d.credits, 0, 0, 0, 0)
+		}
+		if _, err := tx.StmtContext(ctx, w.stmts.upsertUsage).ExecContext(ctx, "["+string(u)+"]"); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.StmtContext(ctx, w.stmts.clearPending).ExecContext(ctx); err != nil {
+		return err
+	}
+	w.foldKeys = w.foldKeys[:0]
+	clear(w.foldUsage)
+	w.pendingRows = 0
+	return nil
+}
+
 // appendInts appends a JSON array of integers.
 func appendInts(b []byte, vs ...int64) []byte {
 	b = append(b, '[')

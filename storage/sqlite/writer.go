@@ -51,18 +51,23 @@ type writer struct {
 	denials     map[usageKey]*usageDelta // denials since the last flush
 	lastFlush   time.Time
 	pendingRows int // rows this writer added to pending_usage since its last fold
-	buf         []byte
+	// What this writer's pending rows hold, kept in memory so folding them
+	// needs no read of the log: the keys they touched (whose absolute
+	// counters the in-memory copy has) and their units per key and day.
+	foldKeys  []*keyState
+	foldUsage map[usageKey]*usageDelta
+	buf       []byte
 }
 
 // stmts are the writer's statements, prepared once on its connection (on
 // the *sql.DB before the connection is taken out of the pool, so that
 // Tx.StmtContext reuses them instead of preparing again per batch).
 type stmts struct {
-	dataVersion, selKey, selAcct, updKey, updCredits, upsertUsage, insertPending, pendingExists *sql.Stmt
+	dataVersion, selKey, selAcct, updKey, updCredits, upsertUsage, insertPending, pendingExists, clearPending *sql.Stmt
 }
 
 func (s *stmts) all() []*sql.Stmt {
-	return []*sql.Stmt{s.dataVersion, s.selKey, s.selAcct, s.updKey, s.updCredits, s.upsertUsage, s.insertPending, s.pendingExists}
+	return []*sql.Stmt{s.dataVersion, s.selKey, s.selAcct, s.updKey, s.updCredits, s.upsertUsage, s.insertPending, s.pendingExists, s.clearPending}
 }
 
 func prepareStmts(ctx context.Context, d *sql.DB) (*stmts, error) {
@@ -73,7 +78,8 @@ func prepareStmts(ctx context.Context, d *sql.DB) (*stmts, error) {
 	}{
 		{&s.dataVersion, `PRAGMA data_version`},
 		{&s.selKey, `SELECT id, account_id, secret_digest, permissions, status,
-		query_alloc, mutation_alloc, query_used, mutation_used, credits_used, period_start
+		query_alloc, mutation_alloc, query_used, mutation_used, credits_used, period_start,
+		COALESCE(last_used_at, 0)
 		FROM keys WHERE client_id = ?`},
 		{&s.selAcct, `SELECT period, credits FROM accounts WHERE id = ?`},
 		// Folding writes every key with one statement: the rows come as a
@@ -86,6 +92,7 @@ func prepareStmts(ctx context.Context, d *sql.DB) (*stmts, error) {
 		{&s.updCredits, `UPDATE accounts SET credits = ? WHERE id = ?`},
 		{&s.insertPending, `INSERT INTO pending_usage (deltas) VALUES (?)`},
 		{&s.pendingExists, `SELECT EXISTS (SELECT 1 FROM pending_usage)`},
+		{&s.clearPending, `DELETE FROM pending_usage`},
 		// Likewise [[key_id, day, queries, mutations, credits, 401, 403, 429, 402], …].
 		{&s.upsertUsage, `INSERT INTO usage_days
 		(key_id, day, queries, mutations, credits, denied_401, denied_403, denied_429, denied_402)
@@ -127,6 +134,8 @@ type keyState struct {
 	qAlloc, mAlloc     int64
 	qUsed, mUsed, cUsd int64
 	periodStart        int64 // Unix seconds
+	lastUsed           int64 // Unix ms
+	toFold             bool  // in foldKeys
 }
 
 type acctState struct {
@@ -164,6 +173,7 @@ func newWriter(db *DB, conn *sql.Conn, st *stmts) *writer {
 		keys:        map[string]*keyState{},
 		accounts:    map[int64]*acctState{},
 		usage:       map[usageKey]*usageDelta{},
+		foldUsage:   map[usageKey]*usageDelta{},
 		denials:     map[usageKey]*usageDelta{},
 	}
 	w.lastFlush = db.now()
@@ -280,6 +290,8 @@ func (w *writer) resetCache() {
 // copy can be reloaded from the key rows alone.
 func (w *writer) invalidate(ctx context.Context, tx *sql.Tx) error {
 	w.resetCache()
+	w.foldKeys = w.foldKeys[:0]
+	clear(w.foldUsage)
 	var pending bool
 	if err := tx.StmtContext(ctx, w.stmts.pendingExists).QueryRowContext(ctx).Scan(&pending); err != nil {
 		return err
@@ -341,6 +353,9 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 			if err := w.flush(ctx, tx, false); err != nil {
 				return err
 			}
+			if err := w.foldMemory(ctx, tx); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
 				return err
 			}
@@ -369,9 +384,8 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 	if err := w.flush(ctx, tx, flushDenials); err != nil {
 		return err
 	}
-	folded := w.pendingRows > 0 && (tick || w.pendingRows > 1000)
-	if folded {
-		if err := w.fold(ctx, tx); err != nil {
+	if w.pendingRows > 0 && (tick || w.pendingRows > 1000) {
+		if err := w.foldMemory(ctx, tx); err != nil {
 			return err
 		}
 	}
@@ -440,6 +454,22 @@ func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.
 			d.credits += c
 		}
 		d.lastUsed, d.periodStart = now.UnixMilli(), ks.periodStart
+		ks.lastUsed = d.lastUsed
+		f := w.foldUsage[usageKey{ks.id, day}]
+		if f == nil {
+			f = &usageDelta{}
+			w.foldUsage[usageKey{ks.id, day}] = f
+		}
+		if kind == model.KindQuery {
+			f.queries++
+		} else {
+			f.mutations++
+		}
+		f.credits += max(0, v.req.Credits)
+		if !ks.toFold {
+			ks.toFold = true
+			w.foldKeys = append(w.foldKeys, ks)
+		}
 	} else {
 		w.deny(ks.id, day, verdict)
 	}
@@ -491,7 +521,7 @@ func (w *writer) key(ctx context.Context, tx *sql.Tx, clientID string) (*keyStat
 		status string
 	)
 	err := tx.StmtContext(ctx, w.stmts.selKey).QueryRowContext(ctx, clientID).Scan(&ks.id, &ks.accountID, &digest, &ks.perms, &status,
-		&ks.qAlloc, &ks.mAlloc, &ks.qUsed, &ks.mUsed, &ks.cUsd, &ks.periodStart)
+		&ks.qAlloc, &ks.mAlloc, &ks.qUsed, &ks.mUsed, &ks.cUsd, &ks.periodStart, &ks.lastUsed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
