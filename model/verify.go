@@ -95,7 +95,10 @@ type VerifyResult struct {
 	Kind      Kind
 	Limit     int64 // allocation of Kind
 	Remaining int64 // after this request
-	Period    Period
+	// QueryLimit and MutationLimit are the key's two allocations, for the
+	// RateLimit-Policy header (the local store fills them in).
+	QueryLimit, MutationLimit int64
+	Period                    Period
 	// PeriodSeconds is the length of the current period (0 for none).
 	PeriodSeconds int64
 	// ResetsAt is when the period resets (zero for none).

@@ -77,7 +77,7 @@ func TestGatewayProxiesVerifiedRequests(t *testing.T) {
 	if a.status != http.StatusAccepted || string(a.body) != "from upstream: GET /files/1" || a.header.Get("X-Upstream") != "yes" {
 		t.Fatalf("proxied answer %d %q", a.status, a.body)
 	}
-	if a.header.Get("RateLimit") != `"query";r=9;t=1431000` || a.header.Get("RateLimit-Policy") != `"query";q=10;w=2592000` {
+	if a.header.Get("RateLimit") != `"query";r=9;t=1431000` || a.header.Get("RateLimit-Policy") != `"query";q=10;w=2592000, "mutation";q=10;w=2592000` {
 		t.Fatalf("gateway quota headers: %v", a.header)
 	}
 	got := up.requests()[0]

@@ -165,10 +165,11 @@ func resetsAt(res model.VerifyResult) *time.Time {
 	return &t
 }
 
-// setRateLimit writes the IETF RateLimit header fields for the quota the
-// request used:
+// setRateLimit writes the IETF RateLimit header fields (SPEC §4): the
+// policy of both of the key's quotas, and the state of the one the request
+// used:
 //
-//	RateLimit-Policy: "query";q=<allocation>;w=<seconds in the period>
+//	RateLimit-Policy: "query";q=<allocation>;w=<seconds in the period>, "mutation";q=<allocation>;w=<…>
 //	RateLimit: "query";r=<remaining>;t=<seconds until the reset>
 //
 // A period that never resets has no w and no t.
@@ -176,14 +177,29 @@ func (s *Server) setRateLimit(h http.Header, res model.VerifyResult) {
 	if res.Kind == 0 {
 		return
 	}
-	var buf [128]byte
-	b := append(buf[:0], '"')
-	b = append(b, res.Kind.String()...)
-	b = append(b, `";q=`...)
-	b = strconv.AppendInt(b, res.Limit, 10)
-	if res.Period != model.PeriodNone && res.PeriodSeconds > 0 {
-		b = append(b, ";w="...)
-		b = strconv.AppendInt(b, res.PeriodSeconds, 10)
+	qLimit, mLimit := res.QueryLimit, res.MutationLimit
+	if res.Kind == model.KindQuery {
+		qLimit = res.Limit
+	} else {
+		mLimit = res.Limit
+	}
+	var buf [160]byte
+	b := buf[:0]
+	for i, p := range [2]struct {
+		name  string
+		limit int64
+	}{{"query", qLimit}, {"mutation", mLimit}} {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '"')
+		b = append(b, p.name...)
+		b = append(b, `";q=`...)
+		b = strconv.AppendInt(b, p.limit, 10)
+		if res.Period != model.PeriodNone && res.PeriodSeconds > 0 {
+			b = append(b, ";w="...)
+			b = strconv.AppendInt(b, res.PeriodSeconds, 10)
+		}
 	}
 	policy := string(b)
 	b = append(buf[:0], '"')

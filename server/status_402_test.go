@@ -19,7 +19,7 @@ func TestVerify402(t *testing.T) {
 	if p.ClientID != k.ClientID || p.Kind != "mutation" || p.Limit == nil || *p.Limit != 50 || p.Remaining == nil || *p.Remaining != 49 {
 		t.Fatalf("402 problem: %s", a.body)
 	}
-	if a.header.Get("RateLimit") != `"mutation";r=49;t=1431000` || a.header.Get("RateLimit-Policy") != `"mutation";q=50;w=2592000` {
+	if a.header.Get("RateLimit") != `"mutation";r=49;t=1431000` || a.header.Get("RateLimit-Policy") != `"query";q=50;w=2592000, "mutation";q=50;w=2592000` {
 		t.Fatalf("402 quota headers: %v", a.header)
 	}
 	if a.header.Get("Retry-After") != "" {

@@ -483,6 +483,8 @@ func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.
 		Kind:          kind,
 		Limit:         alloc,
 		Remaining:     max(0, alloc-used),
+		QueryLimit:    ks.qAlloc,
+		MutationLimit: ks.mAlloc,
 		Period:        acct.period,
 		PeriodSeconds: acct.period.Seconds(now),
 		ResetsAt:      acct.period.End(now),
