@@ -183,3 +183,16 @@ func TestPermissions(t *testing.T) {
 		t.Error("kinds")
 	}
 }
+
+func TestNotFoundRedactsSecrets(t *testing.T) {
+	sec, tok := NewSecret(), NewToken()
+	for _, id := range []string{sec, tok, "name " + sec, sec[:20]} {
+		msg := KeyNotFound(id).Error()
+		if strings.Contains(msg, sec[4:20]) || strings.Contains(msg, tok[4:20]) {
+			t.Fatalf("a secret pasted as an ID is echoed: %q", RedactSecrets(msg))
+		}
+	}
+	if got := KeyNotFound("Backend-Key").Error(); got != `no such key: "Backend-Key"` {
+		t.Fatalf("plain names are kept: %q", got)
+	}
+}
