@@ -17,6 +17,10 @@ import (
 // This file is the one place that picks a storage implementation: the
 // local SQLite file, or a keydeck server with --remote.
 
+// annTokenOptional marks a command that works remotely without an account
+// token: verify, since POST /v1/verify needs only the key's credentials.
+const annTokenOptional = "keydeck/token-optional"
+
 // openStore returns the key store the command works on and a function that
 // releases it.
 func (a *app) openStore(cmd *cobra.Command) (storage.Store, func(), error) {
@@ -32,7 +36,7 @@ func (a *app) openStore(cmd *cobra.Command) (storage.Store, func(), error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if token == "" {
+		if token == "" && cmd.Annotations[annTokenOptional] == "" {
 			return nil, nil, usageErrorf("--remote needs an account API token: --token T, --token - (stdin) or %s", envToken)
 		}
 		st, err := openRemote(cmd.Context(), u, token, a.insecure)

@@ -12,8 +12,9 @@ import (
 func (a *app) verifyCmd() *cobra.Command {
 	var clientID, secret, op, credits string
 	c := &cobra.Command{
-		Use:   "verify --client-id ID --secret S|- --op read|write|delete [--credits N]",
-		Short: "Check a key's credentials and consume one unit, as the server would",
+		Annotations: map[string]string{annTokenOptional: "yes"},
+		Use:         "verify --client-id ID --secret S|- --op read|write|delete [--credits N]",
+		Short:       "Check a key's credentials and consume one unit, as the server would",
 		Long: `Check a key's credentials for an operation and, when allowed, consume one unit
 of its quota (read: Query; write, delete: Mutation) and the given credits.
 
