@@ -84,6 +84,13 @@ type DB struct {
 	w      *writer
 
 	ckptStop, ckptDone chan struct{}
+
+	// lockFile is the descriptor migrate flocks. It stays open until every
+	// connection is closed: closing any descriptor of the database file
+	// drops all of this process's POSIX locks on it, SQLite's included, and
+	// another SQLite client that then closes would find no reader left,
+	// checkpoint and delete the -wal and -shm this process still writes to.
+	lockFile *os.File
 }
 
 var _ storage.Admin = (*DB)(nil)
@@ -198,6 +205,10 @@ func (db *DB) closeConns() error {
 	if db.writeD != nil {
 		errs = append(errs, db.writeD.Close())
 	}
+	if db.lockFile != nil {
+		errs = append(errs, db.lockFile.Close())
+		db.lockFile = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -273,16 +284,22 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // migrateFS applies the migrations in fsys.
 func (db *DB) migrateFS(ctx context.Context, fsys fs.FS) error {
-	f, err := os.OpenFile(db.path, os.O_RDWR, 0)
-	if err != nil {
-		if errors.Is(err, os.ErrPermission) {
-			f, err = os.Open(db.path)
-		}
+	// The descriptor is not closed here but by closeConns (see lockFile):
+	// SQLite already has the file open and locked through db.writeD.
+	f := db.lockFile
+	if f == nil {
+		var err error
+		f, err = os.OpenFile(db.path, os.O_RDWR, 0)
 		if err != nil {
-			return err
+			if errors.Is(err, os.ErrPermission) {
+				f, err = os.Open(db.path)
+			}
+			if err != nil {
+				return err
+			}
 		}
+		db.lockFile = f
 	}
-	defer f.Close()
 	if err := flockTimeout(f, db.opt.BusyTimeout); err != nil {
 		return err
 	}

@@ -270,3 +270,44 @@ func TestImportKeys(t *testing.T) {
 		t.Fatalf("a failed import left keys: %d", p.Total)
 	}
 }
+
+// TestAnotherClientClosing opens the file with the sqlite3 shell while a
+// store has it open, reads and quits. The shell must find the store's lock
+// and leave the -wal and -shm alone: finding none, it checkpoints and
+// deletes them under the store, whose later writes then go to an unlinked
+// WAL that other processes never see and that is lost (keys a CLI created
+// meanwhile vanished when the server stopped).
+func TestAnotherClientClosing(t *testing.T) {
+	sh, err := exec.LookPath("sqlite3")
+	if err != nil {
+		t.Fatalf("the sqlite3 shell is needed for this test (apt-get install sqlite3): %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "k.db")
+	db := openTest(t, storetest.NewClock(time.Now()), path)
+	st, _ := db.Store("default", "test")
+	count := func(name string) string {
+		t.Helper()
+		out, err := exec.Command(sh, path, "SELECT count(*) FROM keys WHERE name = '"+name+"';").CombinedOutput()
+		if err != nil {
+			t.Fatalf("sqlite3: %v\n%s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if _, _, err := st.CreateKey(ctx, model.KeySpec{Name: "before", Permissions: model.PermRead}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("before"); n != "1" {
+		t.Fatalf("the shell sees %s keys named before, want 1", n)
+	}
+	for _, p := range []string{path + "-wal", path + "-shm"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("the shell removed %s under an open store: %v", filepath.Base(p), err)
+		}
+	}
+	if _, _, err := st.CreateKey(ctx, model.KeySpec{Name: "after", Permissions: model.PermRead}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("after"); n != "1" {
+		t.Fatalf("the shell sees %s keys named after, a key the store has created, want 1", n)
+	}
+}
