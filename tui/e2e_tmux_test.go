@@ -117,7 +117,7 @@ func TestTmuxEndToEnd(t *testing.T) {
 
 	// Revoke, returning the allocation (the default).
 	tm.send("x")
-	tm.waitFor("Revoke “E2E-Key”?", "[x] Return its allocation")
+	tm.waitFor("Revoke “E2E-Key”?", "[x] Return its unused allocation")
 	tm.send("Tab", "Enter")
 	// it still holds the two queries it used this period
 	tm.waitFor("revoked; its allocation went back", "Query 9,998 of 10,000")

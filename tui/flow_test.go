@@ -312,7 +312,7 @@ func TestRevokeReturnsOrKeepsAllocation(t *testing.T) {
 	press(t, m, "x")
 	mustShow(t, m, "Revoke “Return-Me”?")
 	mustShow(t, m, keys[1].ClientID)
-	mustShow(t, m, "[x] Return its allocation to the account (2,000 Query, 200")
+	mustShow(t, m, "[x] Return its unused allocation to the account (2,000 Query,")
 	if m.Confirm().FocusedConfirm() || !m.Confirm().Option() {
 		t.Fatal("the revoke dialog must start on Cancel with return allocation on")
 	}
@@ -458,6 +458,27 @@ func TestStoreErrorInStatusLine(t *testing.T) {
 		t.Fatal("esc did not dismiss the error")
 	}
 	mustNotShow(t, m, "could not load")
+}
+
+// TestRevokeDialogOffersWhatIsUnused: a key that has used part of its
+// allocation gives back only the rest (it holds what it used until the
+// period resets), and the dialog names that figure, not the allocation.
+func TestRevokeDialogOffersWhatIsUnused(t *testing.T) {
+	m, _ := started(t, 140, 40)
+	k, secret, err := m.st.CreateKey(bg, model.KeySpec{Name: "Used-Key", Permissions: model.PermRead | model.PermWrite, QueryAlloc: 100, MutationAlloc: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []model.Operation{model.OpRead, model.OpRead, model.OpRead, model.OpWrite} {
+		if res, _ := m.st.Verify(bg, model.VerifyRequest{ClientID: k.ClientID, ClientSecret: secret, Operation: op}); res.Verdict != model.Allowed {
+			t.Fatalf("%v: %v", op, res.Verdict)
+		}
+	}
+	press(t, m, "r", "x")
+	mustShow(t, m, "Return its unused allocation to the account (97 Query, 9")
+	press(t, m, "tab", "enter")
+	mustShow(t, m, "Query 9,997 of 10,000")
+	mustShow(t, m, "Mutation 4,999 of 5,000")
 }
 
 func TestDetailsEditAndUsage(t *testing.T) {

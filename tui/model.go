@@ -507,8 +507,10 @@ func (m *Model) askRevoke(k model.Key) tea.Cmd {
 			"Client ID " + k.ClientID + " and its secret stop working immediately and for good. Usage history and audit events are kept.",
 		},
 		ConfirmLabel: "Revoke key",
-		OptionLabel: fmt.Sprintf("Return its allocation to the account (%s Query, %s Mutation)",
-			format.Int(k.QueryAlloc), format.Int(k.MutationAlloc)),
+		// What goes back is what the key has not used this period: it keeps
+		// holding what it used until the period resets.
+		OptionLabel: fmt.Sprintf("Return its unused allocation to the account (%s Query, %s Mutation)",
+			format.Int(k.Remaining(model.KindQuery)), format.Int(k.Remaining(model.KindMutation))),
 		OptionValue: true,
 	}, m.styles)
 	m.screen = ScreenConfirm

@@ -187,7 +187,7 @@ func TestProgramRegenerateRevokeFilter(t *testing.T) {
 
 	// revoke, returning the allocation
 	p.keys("x")
-	p.wait(t, "Revoke “Ops-Key”?", "[x] Return its allocation")
+	p.wait(t, "Revoke “Ops-Key”?", "[x] Return its unused allocation")
 	p.keys("tab", "enter")
 	p.wait(t, "its allocation went back to the account", "Query 9,999 of 10,000")
 	got, _ := p.st.GetKey(bg, k.ClientID)
