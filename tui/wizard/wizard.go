@@ -660,8 +660,26 @@ func (m Model) reviewView() string {
 	row("Permissions", permText(m.perms), oldPerm)
 	row("Query", format.Int(m.query.Value()), oldQ)
 	row("Mutation", format.Int(m.mutation.Value()), oldM)
+	// A key holds max(allocation, used this period), so an edited key that
+	// has used more than its new allocation still holds what it used.
+	qHeld, mHeld := m.query.Value(), m.mutation.Value()
+	if m.edit != nil {
+		qHeld, mHeld = max(qHeld, m.edit.QueryUsed), max(mHeld, m.edit.MutationUsed)
+	}
 	b.WriteString("  " + s.Muted.Render(fmt.Sprintf("%-13s%s Query and %s Mutation left unallocated afterwards", "",
-		format.Int(m.query.Max()-m.query.Value()), format.Int(m.mutation.Max()-m.mutation.Value()))) + "\n\n")
+		format.Int(m.query.Max()-qHeld), format.Int(m.mutation.Max()-mHeld))) + "\n")
+	if m.edit != nil {
+		for _, c := range []struct {
+			kind, ops   string
+			alloc, used int64
+		}{{"Query", "queries", m.query.Value(), m.edit.QueryUsed}, {"Mutation", "mutations", m.mutation.Value(), m.edit.MutationUsed}} {
+			if c.alloc < c.used {
+				b.WriteString(format.Wrap(fmt.Sprintf("⚠ %s %s is below the %s it has used this period: its %s get 429 Quota Exceeded until the period resets.",
+					c.kind, format.Int(c.alloc), format.Int(c.used), c.ops), m.width, 2, s.Warn) + "\n")
+			}
+		}
+	}
+	b.WriteString("\n")
 	submit := "Create key"
 	if m.edit != nil {
 		submit = "Save changes"

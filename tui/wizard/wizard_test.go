@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -95,5 +96,27 @@ func TestDefaultsFollowPermissions(t *testing.T) {
 	m = step(m, "enter")
 	if m.Mutation() != 0 {
 		t.Fatalf("mutation default %d for a read-only key, want 0", m.Mutation())
+	}
+}
+
+// TestReviewCountsWhatAnEditedKeyHasUsed: lowering an allocation below what
+// the key has used this period leaves the key holding what it used, so the
+// review must not promise that much more is unallocated, and says the key is
+// exhausted until the period resets.
+func TestReviewCountsWhatAnEditedKeyHasUsed(t *testing.T) {
+	key := model.Key{Name: "K", ClientID: "kdc_x", Permissions: model.PermRead, QueryAlloc: 200, QueryUsed: 250, MutationAlloc: 10, Status: model.StatusActive}
+	m := NewEdit(key, acc, styles.New(true, true), nil)
+	m.SetSize(120, 30)
+	m = step(m, "enter", "enter", "0", "enter", "enter")
+	if m.Step() != StepReview || m.Query() != 0 {
+		t.Fatalf("step %v query %d", m.Step(), m.Query())
+	}
+	v := m.View()
+	// 650 (400 free + 250 held) minus the 250 it keeps holding; 60 minus 10.
+	if !strings.Contains(v, "400 Query and 50 Mutation left unallocated afterwards") {
+		t.Fatalf("review:\n%s", v)
+	}
+	if !strings.Contains(v, "Query 0 is below the 250 it has used this period") || strings.Contains(v, "Mutation 10 is below") {
+		t.Fatalf("review lacks the exhausted note, or has one too many:\n%s", v)
 	}
 }
