@@ -481,6 +481,21 @@ func TestRevokeDialogOffersWhatIsUnused(t *testing.T) {
 	mustShow(t, m, "Mutation 4,999 of 5,000")
 }
 
+// TestDetailsUsageTotalsReadAsEnglish: one query and one mutation are not
+// "1 queries · 1 mutations".
+func TestDetailsUsageTotalsReadAsEnglish(t *testing.T) {
+	m, _ := started(t, 100, 40)
+	k, secret, err := m.st.CreateKey(bg, model.KeySpec{Name: "Once", Permissions: model.PermRead | model.PermWrite, QueryAlloc: 5, MutationAlloc: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []model.Operation{model.OpRead, model.OpWrite} {
+		m.st.Verify(bg, model.VerifyRequest{ClientID: k.ClientID, ClientSecret: secret, Operation: op})
+	}
+	press(t, m, "r", "enter")
+	mustShow(t, m, "1 query · 1 mutation · 0 denied")
+}
+
 func TestDetailsEditAndUsage(t *testing.T) {
 	m, _ := started(t, 100, 40)
 	k, secret, err := m.st.CreateKey(bg, model.KeySpec{Name: "Edit-Me", Permissions: model.PermRead, QueryAlloc: 50, MutationAlloc: 5})

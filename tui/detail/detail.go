@@ -280,7 +280,7 @@ func (m Model) usageView() string {
 		tq, tm, td = tq+u.Queries, tm+u.Mutations, td+u.Denied()
 	}
 	b.WriteString(s.Title.Render("Usage, last 30 days") + s.Muted.Render(" (UTC days)") + "  " +
-		s.Value.Render(fmt.Sprintf("%s queries · %s mutations · %s denied", format.Int(tq), format.Int(tm), format.Int(td))) + "\n")
+		s.Value.Render(fmt.Sprintf("%s · %s · %s denied", count(tq, "query", "queries"), count(tm, "mutation", "mutations"), format.Int(td))) + "\n")
 	const label = 12
 	n := max(1, len(m.usage))
 	colw := max(1, min(3, (m.width-label-14)/n))
@@ -348,4 +348,12 @@ func (m Model) auditView() string {
 		b.WriteString(format.Wrap(line, m.width, 2, s.Value) + "\n")
 	}
 	return b.String()
+}
+
+// count writes n and the noun that goes with it: "1 query", "3 queries".
+func count(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return format.Int(n) + " " + many
 }
