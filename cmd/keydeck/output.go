@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/keydeck/keydeck/model"
 )
 
@@ -41,24 +43,55 @@ func usedOf(used, alloc int64) string {
 // sanitize makes user input safe to echo in a one-line message.
 func sanitize(s string) string { return model.Sanitize(s, 80) }
 
-// table writes aligned columns.
-type table struct{ w *tabwriter.Writer }
+// table writes aligned columns. Widths are counted in terminal cells, not
+// runes (as text/tabwriter does), so a key name with wide (CJK) or
+// combining characters does not push the columns after it out of line.
+type table struct {
+	w    io.Writer
+	rows [][]string
+}
 
 func newTable(w io.Writer, header ...string) *table {
-	t := &table{tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
+	t := &table{w: w}
 	t.row(header...)
 	return t
 }
 
 func (t *table) row(cells ...string) {
+	r := make([]string, len(cells))
 	for i, c := range cells {
 		// A tab or newline in a cell would break the columns.
-		cells[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
+		r[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
 	}
-	fmt.Fprintln(t.w, strings.Join(cells, "\t"))
+	t.rows = append(t.rows, r)
 }
 
-func (t *table) flush() error { return t.w.Flush() }
+// flush writes the rows: every cell but a row's last is padded to its
+// column's width plus two spaces.
+func (t *table) flush() error {
+	var widths []int
+	for _, r := range t.rows {
+		for i := 0; i < len(r)-1; i++ {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], ansi.StringWidth(r[i]))
+		}
+	}
+	var b strings.Builder
+	for _, r := range t.rows {
+		for i, c := range r {
+			b.WriteString(c)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-ansi.StringWidth(c)+2))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	t.rows = nil
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
 
 // fields writes "Label:  value" lines with the values aligned.
 func fields(w io.Writer, kv ...string) error {
