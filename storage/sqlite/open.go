@@ -376,8 +376,18 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 		return errors.New("no backup path given")
 	}
 	if abs, err := filepath.Abs(path); err == nil {
-		if me, err2 := filepath.Abs(db.path); err2 == nil && abs == me {
-			return errors.New("the backup path is the database itself")
+		if me, err2 := filepath.Abs(db.path); err2 == nil {
+			if abs == me {
+				return errors.New("the backup path is the database itself")
+			}
+			// SQLite owns these names: a copy written as the -journal is
+			// taken for a hot journal and deleted by the next open, and a
+			// -wal or -shm one is overwritten or removed the same way.
+			for _, suffix := range []string{"-journal", "-wal", "-shm"} {
+				if abs == me+suffix {
+					return fmt.Errorf("%s is a name SQLite uses beside the database; choose another name for the backup", path)
+				}
+			}
 		}
 	}
 	// The read pool is query-only and the writer's one connection belongs to

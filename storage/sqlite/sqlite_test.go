@@ -51,6 +51,16 @@ func TestFileModes(t *testing.T) {
 	if err := db.Backup(ctx, backup); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("backup over an existing file: %v", err)
 	}
+	// SQLite's own names beside the database: a copy there would be taken
+	// for a hot journal (or a WAL) by the next open and thrown away.
+	for _, suffix := range []string{"-journal", "-wal", "-shm"} {
+		if err := db.Backup(ctx, path+suffix); err == nil || !strings.Contains(err.Error(), "SQLite uses") {
+			t.Fatalf("backup to %s: %v", filepath.Base(path+suffix), err)
+		}
+	}
+	if _, err := os.Stat(path + "-journal"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused backup left %s-journal: %v", filepath.Base(path), err)
+	}
 	// The copy is a working database with the key in it.
 	copyDB := openTest(t, storetest.NewClock(time.Now()), backup)
 	cst, _ := copyDB.Store("default", "test")
