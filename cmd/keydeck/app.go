@@ -279,6 +279,8 @@ func (a *app) confirm(ctx context.Context, yes bool, what, question string) erro
 	answer, err := a.readLine(ctx)
 	if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
 		fmt.Fprintln(a.stderr)
+	}
+	if errors.Is(err, io.EOF) {
 		return errCancelled
 	}
 	if err != nil {
