@@ -315,8 +315,9 @@ func (a *app) keysRevokeCmd() *cobra.Command {
 		Use:   "revoke ID [--keep-allocation] [--yes]",
 		Short: "Revoke a key for good",
 		Long: "Revoke a key: its Client ID and secret stop working immediately and for good.\n" +
-			"Usage history and audit events are kept. The allocation returns to the account\n" +
-			"unless --keep-allocation, which holds it until `keydeck keys release ID`. " + idHelp,
+			"Usage history and audit events are kept. The unused allocation returns to the\n" +
+			"account (the key holds what it used until the period resets) unless\n" +
+			"--keep-allocation, which holds all of it until `keydeck keys release ID`. " + idHelp,
 		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, done, err := a.openStore(cmd)
@@ -331,7 +332,7 @@ func (a *app) keysRevokeCmd() *cobra.Command {
 			if !k.Active() {
 				return fmt.Errorf("%w: %q (%s)", model.ErrRevoked, k.Name, k.ClientID)
 			}
-			alloc := "its allocation returns to the account"
+			alloc := "its unused allocation returns to the account"
 			if keep {
 				alloc = "its allocation stays held until released"
 			}
