@@ -479,6 +479,10 @@ func TestRevokeDialogOffersWhatIsUnused(t *testing.T) {
 	press(t, m, "tab", "enter")
 	mustShow(t, m, "Query 9,997 of 10,000")
 	mustShow(t, m, "Mutation 4,999 of 5,000")
+	// Its details show what it used, and nothing left to use.
+	press(t, m, "v", "enter")
+	mustShow(t, m, "3 / 100 used")
+	mustNotShow(t, m, "97 left")
 }
 
 // TestDetailsUsageTotalsReadAsEnglish: one query and one mutation are not

@@ -201,8 +201,8 @@ func (a *app) printKey(k model.Key) error {
 		"Client ID", k.ClientID,
 		"Client Secret", "…" + k.SecretHint + " (hint; the secret is never shown again)",
 		"Permissions", k.Permissions.String(),
-		"Query", fmt.Sprintf("%s used (%d left)", usedOf(k.QueryUsed, k.QueryAlloc), k.Remaining(model.KindQuery)),
-		"Mutation", fmt.Sprintf("%s used (%d left)", usedOf(k.MutationUsed, k.MutationAlloc), k.Remaining(model.KindMutation)),
+		"Query", quotaText(k, model.KindQuery),
+		"Mutation", quotaText(k, model.KindMutation),
 		"Credits used", strconv.FormatInt(k.CreditsUsed, 10),
 		"Status", statusText(k),
 		"Created", fmtTime(k.CreatedAt, timeLong),
@@ -214,6 +214,16 @@ func (a *app) printKey(k model.Key) error {
 		kv = append(kv, "Revoked", fmtTime(*k.RevokedAt, timeLong))
 	}
 	return fields(a.stdout, kv...)
+}
+
+// quotaText is "used/allocated used (N left)"; a revoked key has nothing
+// left to use, whatever its allocation says.
+func quotaText(k model.Key, kind model.Kind) string {
+	t := usedOf(k.Used(kind), k.Alloc(kind)) + " used"
+	if !k.Active() {
+		return t
+	}
+	return fmt.Sprintf("%s (%d left)", t, k.Remaining(kind))
 }
 
 func (a *app) keysEditCmd() *cobra.Command {

@@ -251,7 +251,10 @@ func (m Model) content() string {
 	b.WriteString("\n")
 	barW := max(10, min(40, w-48))
 	quota := func(label string, used, alloc int64, fill lipgloss.Style) {
-		text := fmt.Sprintf("%s / %s used · %s left", format.Int(used), format.Int(alloc), format.Int(max(0, alloc-used)))
+		text := fmt.Sprintf("%s / %s used", format.Int(used), format.Int(alloc))
+		if k.Active() { // a revoked key has nothing left to use
+			text += " · " + format.Int(max(0, alloc-used)) + " left"
+		}
 		b.WriteString("  " + s.Label.Render(fmt.Sprintf("%-10s", label)) +
 			chart.Bar(used, alloc, barW, fill, s.EmptyBar, s.FullBar) + "  " + s.Value.Render(text) + "\n")
 	}
