@@ -69,7 +69,17 @@ func (c *Client) CreateKey(ctx context.Context, spec model.KeySpec) (model.Key, 
 		return model.Key{}, "", err
 	}
 	req := api.CreateKeyRequest{Name: spec.Name, Permissions: spec.Permissions.List(), QueryAlloc: spec.QueryAlloc, MutationAlloc: spec.MutationAlloc}
-	return c.keySecret(ctx, []string{"v1", "keys"}, req)
+	k, secret, err := c.keySecret(ctx, []string{"v1", "keys"}, req)
+	return k, secret, namedDuplicate(err, spec.Name)
+}
+
+// namedDuplicate adds the name to a duplicate-name answer, as the SQLite
+// store's error has it (the problem's detail does not carry it).
+func namedDuplicate(err error, name string) error {
+	if errors.Is(err, model.ErrDuplicateName) {
+		return fmt.Errorf("%w: %q", model.ErrDuplicateName, name)
+	}
+	return err
 }
 
 // EditKey is PATCH /v1/keys/{id}.
@@ -81,7 +91,11 @@ func (c *Client) EditKey(ctx context.Context, id string, edit model.KeyEdit) (mo
 	if err != nil {
 		return model.Key{}, err
 	}
-	return c.keyAnswer(ctx, http.MethodPatch, []string{"v1", "keys", seg}, api.FromEdit(edit))
+	k, err := c.keyAnswer(ctx, http.MethodPatch, []string{"v1", "keys", seg}, api.FromEdit(edit))
+	if edit.Name != nil {
+		err = namedDuplicate(err, *edit.Name)
+	}
+	return k, err
 }
 
 // RegenerateKey is POST /v1/keys/{id}/regenerate.

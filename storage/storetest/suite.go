@@ -310,6 +310,10 @@ func testDuplicateNames(s *suite) {
 	// Trimmed names collide too.
 	_, _, err = st.CreateKey(s.ctx, model.KeySpec{Name: " dup ", Permissions: model.PermRead})
 	wantErr(s.t, err, model.ErrDuplicateName)
+	// The message names the name, so a CLI user knows which one.
+	if !strings.Contains(err.Error(), `"dup"`) {
+		s.t.Fatalf("duplicate name error without the name: %v", err)
+	}
 	// After revoke the name is free; the active key wins lookups by name.
 	if _, err := st.RevokeKey(s.ctx, "dup", false); err != nil {
 		s.t.Fatal(err)
@@ -334,6 +338,9 @@ func testDuplicateNames(s *suite) {
 	name := "a"
 	_, err = st.EditKey(s.ctx, "b", model.KeyEdit{Name: &name})
 	wantErr(s.t, err, model.ErrDuplicateName)
+	if !strings.Contains(err.Error(), `"a"`) {
+		s.t.Fatalf("duplicate name error without the name: %v", err)
+	}
 }
 
 func testAllocationExceeded(s *suite) {
