@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -154,6 +155,14 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, p)
 		return
 	}
+	// Credit costs are matched on the path; a path that is not in canonical
+	// form ("//media", "/./media", "/x/../media") would match no cost and
+	// still reach the upstream, which may well read it as "/media".
+	if p := r.URL.Path; p != cleanPath(p) {
+		s.writeProblem(w, api.NewProblem(http.StatusBadRequest, api.TypeBadRequest,
+			"the path is not in canonical form (no //, /./ or /../ segments)"))
+		return
+	}
 	id, secret, basic := credentials(r)
 	setClientID(w, id)
 	res, err := s.check(r, model.VerifyRequest{ClientID: id, ClientSecret: secret, Operation: op, Credits: g.costs.cost(r)})
@@ -179,6 +188,22 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set(HeaderVerifiedID, res.ClientID)
 	g.proxy.ServeHTTP(w, r)
+}
+
+// cleanPath is p as ServeMux would clean it: rooted, no empty, "." or ".."
+// segments, a trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // credentials reads the key from X-Client-Id + X-Client-Secret or, when

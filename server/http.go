@@ -46,6 +46,10 @@ var (
 
 // writeProblem answers with an RFC 9457 problem.
 func (s *Server) writeProblem(w http.ResponseWriter, p *api.Problem) {
+	// A detail may quote what the client sent; a secret or token in it
+	// (pasted into the wrong field, say) is not sent back.
+	p.Detail = model.RedactSecrets(p.Detail)
+	p.ID = model.RedactSecrets(p.ID)
 	body, err := json.Marshal(p)
 	if err != nil {
 		panic(fmt.Sprintf("server: cannot encode a problem: %v", err))

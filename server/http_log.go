@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/keydeck/keydeck/model"
 )
 
 // AccessLog writes one slog line per request, off the request path: a
@@ -122,7 +124,7 @@ func (l *AccessLog) format(e accessEntry) {
 		slog.String("listener", e.listener),
 		slog.String("method", e.method),
 		slog.String("route", e.route),
-		slog.String("path", e.path),
+		slog.String("path", model.RedactSecrets(e.path)),
 		slog.Int("status", e.status),
 		slog.Int64("bytes", e.size),
 		slog.Duration("dur", e.dur),
@@ -180,7 +182,9 @@ func statusOf(w http.ResponseWriter) int {
 
 // setClientID names the key a request used in its access-log entry.
 func setClientID(w http.ResponseWriter, id string) {
-	if sw, ok := w.(*statusWriter); ok && len(id) <= 64 {
+	// Only a well-formed Client ID: a secret sent in its place must not
+	// reach the log.
+	if sw, ok := w.(*statusWriter); ok && model.ValidClientID(id) {
 		sw.clientID = id
 	}
 }
