@@ -163,6 +163,10 @@ func NormalizeName(name string) (string, error) {
 			return "", &ValidationError{Field: "name", Msg: "name contains a control or non-printable character"}
 		}
 	}
+	if ValidClientID(n) {
+		// IDs resolve as Client IDs first: such a name could never be used.
+		return "", &ValidationError{Field: "name", Msg: "a key name cannot have the form of a Client ID (kdc_…)"}
+	}
 	if c := utf8.RuneCountInString(n); c > MaxNameLen {
 		return "", &ValidationError{Field: "name", Msg: "name is too long (" + strconv.Itoa(c) + " characters, at most 64)"}
 	}

@@ -151,7 +151,7 @@ func TestNames(t *testing.T) {
 			t.Errorf("NormalizeName(%q) = %q, %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{"", " \t ", strings.Repeat("x", 65), "a\x00b", "a\u200bb", "esc\x1b[31m", "\xff"} {
+	for _, bad := range []string{"", " \t ", strings.Repeat("x", 65), NewClientID(), "a\x00b", "a\u200bb", "esc\x1b[31m", "\xff"} {
 		if _, err := NormalizeName(bad); !IsValidation(err) {
 			t.Errorf("NormalizeName(%q) accepted", bad)
 		}

@@ -283,6 +283,7 @@ func testCreateValidation(s *suite) {
 		{Name: "ok", Permissions: model.PermRead, MutationAlloc: -5},
 		{Name: "ok", Permissions: model.PermRead, QueryAlloc: model.MaxQuota + 1},
 		{Name: "bad\xffutf8", Permissions: model.PermRead},
+		{Name: model.NewClientID(), Permissions: model.PermRead}, // would be unreachable by name
 	}
 	for _, spec := range bad {
 		_, secret, err := st.CreateKey(s.ctx, spec)
@@ -950,7 +951,8 @@ func testUnknownIDs(s *suite) {
 		_, err := st.GetKey(s.ctx, id)
 		wantErr(s.t, err, model.ErrKeyNotFound)
 		wantErr(s.t, err, model.ErrNotFound)
-		_, err = st.EditKey(s.ctx, id, model.KeyEdit{Name: &id})
+		renamed := "renamed"
+		_, err = st.EditKey(s.ctx, id, model.KeyEdit{Name: &renamed})
 		wantErr(s.t, err, model.ErrKeyNotFound)
 		_, _, err = st.RegenerateKey(s.ctx, id)
 		wantErr(s.t, err, model.ErrKeyNotFound)
