@@ -65,6 +65,27 @@ func (db *DB) loadAccount(ctx context.Context, q queryer, where string, arg any)
 	return a, nil
 }
 
+// snapshot runs reads in one read transaction: key rows, the per-day
+// history and the pending log are then seen as of one instant, so a fold
+// committed between two of the reads cannot hide units or count them twice.
+func (db *DB) snapshot(ctx context.Context, fn func(q queryer) error) error {
+	tx, err := db.read.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapErr(err)
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// loadAccountSnap is loadAccount in a snapshot of its own.
+func (db *DB) loadAccountSnap(ctx context.Context, where string, arg any) (a model.Account, err error) {
+	err = db.snapshot(ctx, func(q queryer) error {
+		a, err = db.loadAccount(ctx, q, where, arg)
+		return err
+	})
+	return a, err
+}
+
 // holds fills in what the account's keys hold and how many there are.
 func (db *DB) holds(ctx context.Context, q queryer, now time.Time, a *model.Account) error {
 	if err := q.QueryRowContext(ctx, holdsQuery(now), a.ID).Scan(&a.QueryHeld, &a.MutationHeld, &a.ActiveKeys, &a.RevokedKeys); err != nil {
@@ -112,7 +133,7 @@ func (db *DB) Accounts(ctx context.Context) ([]model.Account, error) {
 
 // AccountByName reads one account.
 func (db *DB) AccountByName(ctx context.Context, name string) (model.Account, error) {
-	return db.loadAccount(ctx, db.read, "name = ?", name)
+	return db.loadAccountSnap(ctx, "name = ?", name)
 }
 
 // audit appends an event inside tx.
@@ -343,7 +364,7 @@ func (db *DB) AuthenticateToken(ctx context.Context, token string) (model.Accoun
 	if !sd.Equal(d) {
 		return model.Account{}, model.ErrUnauthorized
 	}
-	return db.loadAccount(ctx, db.read, "id = ?", id)
+	return db.loadAccountSnap(ctx, "id = ?", id)
 }
 
 // AddSSHKey registers a public key for an account.
@@ -431,7 +452,7 @@ func (db *DB) AccountForSSHKey(ctx context.Context, fingerprint string) (model.A
 	if err != nil {
 		return model.Account{}, wrapErr(err)
 	}
-	return db.loadAccount(ctx, db.read, "id = ?", id)
+	return db.loadAccountSnap(ctx, "id = ?", id)
 }
 
 // Store returns the key store of one account, acting as actor. Closing it

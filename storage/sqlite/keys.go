@@ -33,7 +33,7 @@ func (s *accountStore) Close() error {
 }
 
 func (s *accountStore) Account(ctx context.Context) (model.Account, error) {
-	return s.db.loadAccount(ctx, s.db.read, "id = ?", s.accountID)
+	return s.db.loadAccountSnap(ctx, "id = ?", s.accountID)
 }
 
 func (s *accountStore) Verify(ctx context.Context, req model.VerifyRequest) (model.VerifyResult, error) {
@@ -133,11 +133,24 @@ func (s *accountStore) resolveRow(ctx context.Context, q queryer, id string) (mo
 }
 
 func (s *accountStore) GetKey(ctx context.Context, id string) (model.Key, error) {
-	return s.resolve(ctx, s.db.read, id)
+	var k model.Key
+	err := s.db.snapshot(ctx, func(q queryer) (err error) {
+		k, err = s.resolve(ctx, q, id)
+		return err
+	})
+	return k, err
 }
 
 // ListKeys returns a page of keys with a keyset cursor.
-func (s *accountStore) ListKeys(ctx context.Context, opt storage.ListOptions) (storage.KeyPage, error) {
+func (s *accountStore) ListKeys(ctx context.Context, opt storage.ListOptions) (page storage.KeyPage, err error) {
+	err = s.db.snapshot(ctx, func(q queryer) (err error) {
+		page, err = s.listKeys(ctx, q, opt)
+		return err
+	})
+	return page, err
+}
+
+func (s *accountStore) listKeys(ctx context.Context, q queryer, opt storage.ListOptions) (storage.KeyPage, error) {
 	if opt.Limit <= 0 {
 		opt.Limit = storage.DefaultLimit
 	}
@@ -163,7 +176,7 @@ func (s *accountStore) ListKeys(ctx context.Context, opt storage.ListOptions) (s
 		args = append(args, like, like)
 	}
 	var total int
-	if err := s.db.read.QueryRowContext(ctx, `SELECT count(*) FROM keys k WHERE `+strings.Join(where, " AND "), args...).Scan(&total); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM keys k WHERE `+strings.Join(where, " AND "), args...).Scan(&total); err != nil {
 		return storage.KeyPage{}, wrapErr(err)
 	}
 	usage := "(" + usedSQL(now, "query") + " + " + usedSQL(now, "mutation") + ")"
@@ -200,7 +213,7 @@ func (s *accountStore) ListKeys(ctx context.Context, opt storage.ListOptions) (s
 	args = append(args, opt.Limit+1)
 	sel := keySelect(now)
 	sel = strings.Replace(sel, " FROM keys k ", ", k.created_at, "+usage+" FROM keys k ", 1)
-	rows, err := s.db.read.QueryContext(ctx, sel+`WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
+	rows, err := q.QueryContext(ctx, sel+`WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return storage.KeyPage{}, wrapErr(err)
 	}
@@ -231,7 +244,7 @@ func (s *accountStore) ListKeys(ctx context.Context, opt storage.ListOptions) (s
 	if err := rows.Err(); err != nil {
 		return storage.KeyPage{}, wrapErr(err)
 	}
-	return page, wrapErr(addPending(ctx, s.db.read, now, s.accountID, page.Keys))
+	return page, wrapErr(addPending(ctx, q, now, s.accountID, page.Keys))
 }
 
 // scanKeyExtra is scanKey with two more columns at the end.
@@ -520,17 +533,25 @@ func (s *accountStore) ReleaseKey(ctx context.Context, id string) (model.Key, er
 // MaxUsageDays bounds Usage's window.
 const MaxUsageDays = 366
 
-func (s *accountStore) Usage(ctx context.Context, id string, days int) ([]model.UsageDay, error) {
+func (s *accountStore) Usage(ctx context.Context, id string, days int) (out []model.UsageDay, err error) {
+	err = s.db.snapshot(ctx, func(q queryer) (err error) {
+		out, err = s.usage(ctx, q, id, days)
+		return err
+	})
+	return out, err
+}
+
+func (s *accountStore) usage(ctx context.Context, q queryer, id string, days int) ([]model.UsageDay, error) {
 	if days < 1 || days > MaxUsageDays {
 		return nil, &model.ValidationError{Field: "days", Msg: "days must be between 1 and 366"}
 	}
-	k, err := s.resolve(ctx, s.db.read, id)
+	k, err := s.resolve(ctx, q, id)
 	if err != nil {
 		return nil, err
 	}
 	today := s.db.now().UTC()
 	from := today.AddDate(0, 0, -(days - 1))
-	rows, err := s.db.read.QueryContext(ctx, `SELECT day, queries, mutations, credits, denied_401, denied_403, denied_429, denied_402
+	rows, err := q.QueryContext(ctx, `SELECT day, queries, mutations, credits, denied_401, denied_403, denied_429, denied_402
 		FROM usage_days WHERE key_id = ? AND day >= ? AND day <= ? ORDER BY day`, k.ID, model.Day(from), model.Day(today))
 	if err != nil {
 		return nil, wrapErr(err)
@@ -547,7 +568,7 @@ func (s *accountStore) Usage(ctx context.Context, id string, days int) ([]model.
 	if err := rows.Err(); err != nil {
 		return nil, wrapErr(err)
 	}
-	pend, err := pendingDays(ctx, s.db.read, k.ID)
+	pend, err := pendingDays(ctx, q, k.ID)
 	if err != nil {
 		return nil, wrapErr(err)
 	}
