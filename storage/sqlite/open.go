@@ -253,6 +253,13 @@ func prepareFile(path string) error {
 	switch {
 	case err == nil && fi.IsDir():
 		return fmt.Errorf("%s: is a directory, not a database file", path)
+	case err == nil && fi.Size() == 0:
+		// An empty file becomes a new database: give it the mode a new
+		// one gets, since it will hold digests and the audit log.
+		if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
 	case err == nil:
 		return nil
 	case !errors.Is(err, os.ErrNotExist):

@@ -69,6 +69,21 @@ func TestFileModes(t *testing.T) {
 	}
 }
 
+func TestEmptyFileBecomes0600(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "empty.db")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("an empty file made into a database has mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
 func TestBadPaths(t *testing.T) {
 	dir := t.TempDir()
 	notDB := filepath.Join(dir, "notes.txt")
