@@ -151,7 +151,9 @@ func jsonProblem(err error) string {
 
 func jsonTypeName(kind string) string {
 	switch {
-	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "a whole number from 0 to 1000000000000"
+	case strings.HasPrefix(kind, "float"):
 		return "a number"
 	case kind == "string":
 		return "a string"

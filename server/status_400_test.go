@@ -65,3 +65,17 @@ func containsAny(s string, subs []string) bool {
 	}
 	return false
 }
+
+// A fraction or an overflowing number where a whole number belongs says so.
+func TestWholeNumbers400(t *testing.T) {
+	e := newEnv(t)
+	k, secret := e.key("default", "k", model.PermRead|model.PermWrite, 5, 5)
+	for _, credits := range []string{"1.5", "99999999999999999999"} {
+		body := `{"client_id":"` + k.ClientID + `","client_secret":"` + secret + `","operation":"write","credits":` + credits + `}`
+		a := e.do(req{method: "POST", path: "/v1/verify", body: body})
+		wantStatus(t, a, http.StatusBadRequest, api.TypeBadRequest)
+		if d := a.problem(t).Detail; !strings.Contains(d, `field "credits" must be a whole number`) {
+			t.Fatalf("credits %s: detail %q", credits, d)
+		}
+	}
+}
