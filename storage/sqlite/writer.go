@@ -260,8 +260,10 @@ func (w *writer) loop() {
 // collect gathers the jobs waiting behind first. While more keep coming
 // it yields the processor a few times first, so the goroutines serving
 // requests can queue theirs: on a small machine the writer would otherwise
-// commit after every few requests, and the fixed cost of a commit (and of
-// rewriting the same pages) would dominate.
+// commit after every few requests, and the fixed cost of a commit would
+// dominate. Measured with make bench on 2 cores, 64 connections: without
+// the yields 9.4–9.9k req/s (strict 2.6k), with them 17.5–20k (strict
+// 15–16.6k).
 func (w *writer) collect(first *job) []*job {
 	batch := []*job{first}
 	for idle := 0; len(batch) < maxBatch && idle < 2; {
