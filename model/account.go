@@ -57,6 +57,13 @@ type AccountUpdate struct {
 	Period        *Period
 }
 
+// Stats counts accounts and keys across a database.
+type Stats struct {
+	Accounts    int64 `json:"accounts"`
+	ActiveKeys  int64 `json:"active_keys"`
+	RevokedKeys int64 `json:"revoked_keys"`
+}
+
 // SSHKey is a public key that opens one account's screen over SSH.
 type SSHKey struct {
 	Fingerprint string    `json:"fingerprint"` // SHA256:… as ssh-keygen -l prints it

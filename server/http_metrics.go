@@ -71,16 +71,12 @@ func newMetrics(s *Server) *metrics {
 	}, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		accts, err := s.admin.Accounts(ctx)
+		st, err := s.admin.Stats(ctx)
 		if err != nil {
 			s.log.Error("metrics: cannot count keys", "err", err)
 			return math.NaN()
 		}
-		var n int64
-		for _, a := range accts {
-			n += a.ActiveKeys
-		}
-		return float64(n)
+		return float64(st.ActiveKeys)
 	})
 	m.reg.MustRegister(outcomes, latency, m.requests, m.upstream, active,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

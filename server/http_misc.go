@@ -14,7 +14,7 @@ import (
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if _, err := s.admin.Accounts(ctx); err != nil {
+	if _, err := s.admin.Stats(ctx); err != nil {
 		s.errorf(r, err, "health check failed")
 		s.writeProblem(w, api.NewProblem(http.StatusServiceUnavailable, api.TypeUnavailable, "the database does not answer"))
 		return

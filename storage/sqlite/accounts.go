@@ -44,6 +44,19 @@ func fromNullMs(v sql.NullInt64) *time.Time {
 
 // loadAccount reads one account with what its keys hold.
 func (db *DB) loadAccount(ctx context.Context, q queryer, where string, arg any) (model.Account, error) {
+	a, err := db.accountRow(ctx, q, where, arg)
+	if err != nil {
+		return a, err
+	}
+	if err := db.holds(ctx, q, db.now(), &a); err != nil {
+		return a, wrapErr(err)
+	}
+	return a, nil
+}
+
+// accountRow reads one account without what its keys hold (a scan of the
+// account's keys): for looking up whose a token or SSH key is.
+func (db *DB) accountRow(ctx context.Context, q queryer, where string, arg any) (model.Account, error) {
 	var a model.Account
 	var created int64
 	err := q.QueryRowContext(ctx, `SELECT id, name, query_total, mutation_total, credits, period, created_at
@@ -55,11 +68,7 @@ func (db *DB) loadAccount(ctx context.Context, q queryer, where string, arg any)
 		return a, wrapErr(err)
 	}
 	a.CreatedAt = fromMs(created)
-	now := db.now()
-	if err := db.holds(ctx, q, now, &a); err != nil {
-		return a, wrapErr(err)
-	}
-	if end := a.Period.End(now); !end.IsZero() {
+	if end := a.Period.End(db.now()); !end.IsZero() {
 		a.ResetsAt = &end
 	}
 	return a, nil
@@ -129,6 +138,15 @@ func (db *DB) Accounts(ctx context.Context) ([]model.Account, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// Stats counts accounts and keys.
+func (db *DB) Stats(ctx context.Context) (model.Stats, error) {
+	var st model.Stats
+	err := db.read.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM accounts),
+		COALESCE(SUM(status = 'active'), 0), COALESCE(SUM(status = 'revoked'), 0) FROM keys`).Scan(
+		&st.Accounts, &st.ActiveKeys, &st.RevokedKeys)
+	return st, wrapErr(err)
 }
 
 // AccountByName reads one account.
@@ -364,7 +382,7 @@ func (db *DB) AuthenticateToken(ctx context.Context, token string) (model.Accoun
 	if !sd.Equal(d) {
 		return model.Account{}, model.ErrUnauthorized
 	}
-	return db.loadAccountSnap(ctx, "id = ?", id)
+	return db.accountRow(ctx, db.read, "id = ?", id)
 }
 
 // AddSSHKey registers a public key for an account.
@@ -452,17 +470,22 @@ func (db *DB) AccountForSSHKey(ctx context.Context, fingerprint string) (model.A
 	if err != nil {
 		return model.Account{}, wrapErr(err)
 	}
-	return db.loadAccountSnap(ctx, "id = ?", id)
+	return db.accountRow(ctx, db.read, "id = ?", id)
 }
 
 // Store returns the key store of one account, acting as actor. Closing it
 // leaves the DB open.
 func (db *DB) Store(account, actor string) (storage.Store, error) {
-	a, err := db.AccountByName(context.Background(), account)
-	if err != nil {
-		return nil, err
+	// Only the account's id: its sums are computed when they are read.
+	var id int64
+	err := db.read.QueryRowContext(context.Background(), `SELECT id FROM accounts WHERE name = ?`, account).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, model.AccountNotFound(account)
 	}
-	return &accountStore{db: db, accountID: a.ID, account: a.Name, actor: actor}, nil
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	return &accountStore{db: db, accountID: id, account: account, actor: actor}, nil
 }
 
 // OpenStore opens the database at path and returns the store of one

@@ -336,3 +336,26 @@ func TestAnotherClientClosing(t *testing.T) {
 		t.Fatalf("the shell sees %s keys named after, a key the store has created, want 1", n)
 	}
 }
+
+func TestStats(t *testing.T) {
+	db := openTest(t, storetest.NewClock(time.Now()), filepath.Join(t.TempDir(), "k.db"))
+	st, _ := db.Store("default", "test")
+	for _, n := range []string{"a", "b", "c"} {
+		if _, _, err := st.CreateKey(ctx, model.KeySpec{Name: n, Permissions: model.PermRead}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.RevokeKey(ctx, "b", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.CreateAccount(ctx, "test", "acme", model.AccountUpdate{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Stats(ctx)
+	if err != nil || got != (model.Stats{Accounts: 2, ActiveKeys: 2, RevokedKeys: 1}) {
+		t.Fatalf("stats: %+v %v", got, err)
+	}
+	if _, err := db.Store("nobody", "test"); !errors.Is(err, model.ErrAccountNotFound) {
+		t.Fatalf("store of an unknown account: %v", err)
+	}
+}
