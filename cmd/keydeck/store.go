@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 
@@ -113,29 +112,14 @@ func (a *app) remoteURL(cmd *cobra.Command) string {
 	return strings.TrimSpace(a.getenv(envRemote))
 }
 
-// checkRemoteURL accepts an http(s) URL with a host; plain http only to a
-// loopback host unless insecure, so a token never crosses a network in
-// clear text by accident.
+// checkRemoteURL checks --remote before anything else runs, with the
+// remote client's own rules, as a usage error.
 func checkRemoteURL(raw string, insecure bool) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageErrorf("--remote: %q is not an http:// or https:// URL", sanitize(raw))
-	}
-	if u.User != nil {
-		return nil, usageErrorf("--remote: put the token in --token or %s, not in the URL", envToken)
-	}
-	if u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()) {
-		return nil, usageErrorf("--remote: refusing plain http:// to %s, which is not loopback (the token would cross the network unencrypted); use https:// or pass --insecure", sanitize(u.Hostname()))
+	u, err := remote.CheckURL(raw, insecure)
+	if err != nil {
+		return nil, usageErrorf("--remote: %s", strings.TrimPrefix(err.Error(), "remote: "))
 	}
 	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // openRemote connects to a keydeck server through the storage/remote

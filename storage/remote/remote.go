@@ -71,8 +71,11 @@ func New(baseURL, token string, opt Options) (storage.Store, error) {
 	return NewClient(baseURL, token, opt)
 }
 
-// NewClient is New returning the concrete type.
-func NewClient(baseURL, token string, opt Options) (*Client, error) {
+// CheckURL checks a server's base URL: http(s) with a host, no
+// credentials, query or fragment, and plain http only to a loopback host
+// unless insecure, so a token never crosses a network in clear text by
+// accident.
+func CheckURL(baseURL string, insecure bool) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("remote: %q is not an http:// or https:// URL", model.Sanitize(baseURL, 200))
@@ -83,8 +86,17 @@ func NewClient(baseURL, token string, opt Options) (*Client, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("remote: %q: give the server's base URL, without ? or #", model.Sanitize(baseURL, 200))
 	}
-	if u.Scheme == "http" && !opt.Insecure && !IsLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("remote: refusing plain http:// to %s, which is not loopback (the token would cross the network unencrypted); use https:// or --insecure", model.Sanitize(u.Hostname(), 100))
+	if u.Scheme == "http" && !insecure && !IsLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("remote: refusing plain http:// to %s, which is not loopback (the token would cross the network unencrypted); use https:// or pass --insecure", model.Sanitize(u.Hostname(), 100))
+	}
+	return u, nil
+}
+
+// NewClient is New returning the concrete type.
+func NewClient(baseURL, token string, opt Options) (*Client, error) {
+	u, err := CheckURL(baseURL, opt.Insecure)
+	if err != nil {
+		return nil, err
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
