@@ -25,9 +25,9 @@ const (
 
 var sourceNames = [...]string{"api", "gateway"}
 
-// verdictLabels are the status label values, indexed by model.Verdict;
-// index 0 is a store error.
-var verdictLabels = [...]string{"error", "200", "401", "403", "429", "402"}
+// verdictLabels sizes the outcome counters: index 0 is a store error, the
+// others are model.Verdict values, labelled with Verdict.HTTPStatus.
+var verdictLabels = [model.DeniedCredits + 1]struct{}{}
 
 // metrics is a server's Prometheus registry. Each server has its own: no
 // package-level state.
@@ -52,7 +52,11 @@ func newMetrics(s *Server) *metrics {
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 	}, []string{"source"})
 	for i, src := range sourceNames {
-		for j, st := range verdictLabels {
+		for j := range verdictLabels {
+			st := "error"
+			if j > 0 {
+				st = strconv.Itoa(model.Verdict(j).HTTPStatus())
+			}
 			m.outcomes[i][j] = outcomes.WithLabelValues(src, st)
 		}
 		m.latency[i] = latency.WithLabelValues(src)
