@@ -350,6 +350,7 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 		w.dataVersion = dv
 	}
 	now := w.db.now()
+	bt := newBatchTime(now)
 	for _, j := range batch {
 		if j.fn != nil {
 			if err := w.flush(ctx, tx, false); err != nil {
@@ -377,7 +378,7 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 			}
 			continue
 		}
-		if err := w.verify(ctx, tx, j.verify, now); err != nil {
+		if err := w.verify(ctx, tx, j.verify, &bt); err != nil {
 			return err
 		}
 	}
@@ -405,7 +406,36 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 }
 
 // verify decides one verification inside the batch transaction.
-func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.Time) error {
+// batchTime is what verifications need of the clock, computed once per
+// batch (the batch has one "now"): the day label, and for each period its
+// start, length and end.
+type batchTime struct {
+	ms      int64
+	day     string
+	periods [2]periodTime // monthly, none
+}
+
+type periodTime struct {
+	start, seconds int64
+	end            time.Time
+}
+
+func newBatchTime(now time.Time) batchTime {
+	bt := batchTime{ms: now.UnixMilli(), day: model.Day(now)}
+	for i, p := range []model.Period{model.PeriodMonthly, model.PeriodNone} {
+		bt.periods[i] = periodTime{start: p.Start(now).Unix(), seconds: p.Seconds(now), end: p.End(now)}
+	}
+	return bt
+}
+
+func (bt *batchTime) period(p model.Period) *periodTime {
+	if p == model.PeriodNone {
+		return &bt.periods[1]
+	}
+	return &bt.periods[0]
+}
+
+func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, bt *batchTime) error {
 	ks, err := w.key(ctx, tx, v.req.ClientID)
 	if err != nil {
 		return err
@@ -416,7 +446,7 @@ func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.
 		model.DummyDigest.Equal(v.digest)
 		return nil
 	}
-	day := model.Day(now)
+	day := bt.day
 	if !ks.digest.Equal(v.digest) || !ks.active {
 		w.deny(ks.id, day, model.DeniedUnauthorized)
 		return nil
@@ -425,7 +455,8 @@ func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.
 	if err != nil {
 		return err
 	}
-	if ps := acct.period.Start(now).Unix(); ks.periodStart != ps {
+	pt := bt.period(acct.period)
+	if ps := pt.start; ks.periodStart != ps {
 		ks.qUsed, ks.mUsed, ks.cUsd, ks.periodStart = 0, 0, 0, ps
 	}
 	op := v.req.Operation
@@ -455,7 +486,7 @@ func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.
 			acct.dirty = true
 			d.credits += c
 		}
-		d.lastUsed, d.periodStart = now.UnixMilli(), ks.periodStart
+		d.lastUsed, d.periodStart = bt.ms, ks.periodStart
 		ks.lastUsed = d.lastUsed
 		f := w.foldUsage[usageKey{ks.id, day}]
 		if f == nil {
@@ -488,8 +519,8 @@ func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, now time.
 		QueryLimit:    ks.qAlloc,
 		MutationLimit: ks.mAlloc,
 		Period:        acct.period,
-		PeriodSeconds: acct.period.Seconds(now),
-		ResetsAt:      acct.period.End(now),
+		PeriodSeconds: pt.seconds,
+		ResetsAt:      pt.end,
 	}
 	return nil
 }
