@@ -206,8 +206,11 @@ func (m *Model) layout() {
 	m.confirm.SetSize(m.width, h)
 }
 
-func (m *Model) bodyHeight() int {
-	return max(1, m.height-headerHeight-1-lipgloss.Height(m.helpView()))
+func (m *Model) bodyHeight() int { return m.bodyHeightWith(m.helpView()) }
+
+// bodyHeightWith is the screen's height under the given help.
+func (m *Model) bodyHeightWith(help string) int {
+	return max(1, m.height-headerHeight-1-lipgloss.Height(help))
 }
 
 func (m *Model) setInfo(s string) tea.Cmd {
@@ -667,12 +670,13 @@ func (m *Model) render() string {
 	var b strings.Builder
 	b.WriteString(m.header())
 	b.WriteByte('\n')
+	help := m.helpView()
 	body := m.body()
-	b.WriteString(fit(body, m.width, m.bodyHeight()))
+	b.WriteString(fit(body, m.width, m.bodyHeightWith(help)))
 	b.WriteByte('\n')
 	b.WriteString(m.statusLine())
 	b.WriteByte('\n')
-	b.WriteString(m.helpView())
+	b.WriteString(help)
 	return fit(b.String(), m.width, m.height)
 }
 
