@@ -95,17 +95,30 @@ func (s *Server) badRequest(w http.ResponseWriter, format string, args ...any) {
 // accepts an empty body (dst keeps its zero value). It answers the problem
 // itself and returns false on any failure.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, limit int64, dst any, optional bool) bool {
+	body, ok := s.readBody(w, r, limit)
+	return ok && s.decodeBody(w, body, dst, optional)
+}
+
+// readBody reads a request body of at most limit bytes; on failure it
+// answers the problem itself and returns false.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			s.writeProblem(w, api.NewProblem(http.StatusRequestEntityTooLarge, api.TypeBodyTooLarge,
 				fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit)))
-			return false
+			return nil, false
 		}
 		s.badRequest(w, "cannot read the request body")
-		return false
+		return nil, false
 	}
+	return body, true
+}
+
+// decodeBody decodes one JSON value, refusing unknown fields, into dst;
+// on failure it answers the problem itself and returns false.
+func (s *Server) decodeBody(w http.ResponseWriter, body []byte, dst any, optional bool) bool {
 	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {
 			return true

@@ -15,7 +15,8 @@ import (
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	var req api.VerifyRequest
-	if !s.decode(w, r, verifyMaxBodyBytes, &req, false) {
+	body, ok := s.readBody(w, r, verifyMaxBodyBytes)
+	if !ok || !decodeVerifyFast(body, &req) && !s.decodeBody(w, body, &req, false) {
 		return
 	}
 	op, err := model.ParseOperation(req.Operation)
@@ -201,8 +202,8 @@ func (s *Server) setRateLimit(h http.Header, res model.VerifyResult) {
 			b = strconv.AppendInt(b, res.PeriodSeconds, 10)
 		}
 	}
-	policy := string(b)
-	b = append(buf[:0], '"')
+	split := len(b)
+	b = append(b, '"')
 	b = append(b, res.Kind.String()...)
 	b = append(b, `";r=`...)
 	b = strconv.AppendInt(b, res.Remaining, 10)
@@ -210,8 +211,11 @@ func (s *Server) setRateLimit(h http.Header, res model.VerifyResult) {
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, t, 10)
 	}
-	h["Ratelimit-Policy"] = []string{policy}
-	h["Ratelimit"] = []string{string(b)}
+	// Two allocations for both fields: one string, one backing array.
+	both := string(b)
+	vals := &[2]string{both[:split], both[split:]}
+	h["Ratelimit-Policy"] = vals[0:1:1]
+	h["Ratelimit"] = vals[1:2:2]
 }
 
 // secondsToReset is the whole seconds (rounded up) until the period
