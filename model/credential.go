@@ -32,8 +32,19 @@ const (
 // Digest is the SHA-256 of a secret or token; the only form stored.
 type Digest [sha256.Size]byte
 
-// DigestOf hashes a secret or token.
-func DigestOf(secret string) Digest { return sha256.Sum256([]byte(secret)) }
+// DigestOf hashes a secret or token. A credential-sized input is copied to
+// the stack (and wiped after), not to a heap buffer the GC frees later:
+// verification is the hot path.
+func DigestOf(secret string) Digest {
+	var buf [2 * SecretLen]byte
+	if len(secret) > len(buf) {
+		return sha256.Sum256([]byte(secret))
+	}
+	n := copy(buf[:], secret)
+	d := sha256.Sum256(buf[:n])
+	clear(buf[:])
+	return d
+}
 
 // Equal compares two digests in constant time.
 func (d Digest) Equal(o Digest) bool { return subtle.ConstantTimeCompare(d[:], o[:]) == 1 }
@@ -61,13 +72,35 @@ func randomBase62(n int) string {
 }
 
 func checksum(body string) string {
-	c := uint64(crc32.ChecksumIEEE([]byte(body)))
-	b := make([]byte, checksumChars)
+	var b [checksumChars]byte
+	return string(appendChecksum(b[:0], body))
+}
+
+// appendChecksum appends the base62 CRC32 (IEEE) of body.
+func appendChecksum(dst []byte, body string) []byte {
+	// crc32 takes a []byte, and a converted string would be one more
+	// allocation per verification; the table loop is as quick for ~50 bytes.
+	c32 := ^uint32(0)
+	for i := 0; i < len(body); i++ {
+		c32 = crc32.IEEETable[byte(c32)^body[i]] ^ (c32 >> 8)
+	}
+	c := uint64(^c32)
+	var b [checksumChars]byte
 	for i := checksumChars - 1; i >= 0; i-- {
 		b[i] = base62[c%62]
 		c /= 62
 	}
-	return string(b)
+	return append(dst, b[:]...)
+}
+
+// isBase62 reports whether every byte of s is a base62 character.
+func isBase62(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // NewClientID returns a fresh public Client ID, "kdc_" + 22 base62 characters.
@@ -91,13 +124,12 @@ func CheckSecret(prefix, s string) error {
 	if len(s) != SecretLen || !strings.HasPrefix(s, prefix) {
 		return ErrMalformedSecret
 	}
-	for i := len(prefix); i < len(s); i++ {
-		if strings.IndexByte(base62, s[i]) < 0 {
-			return ErrMalformedSecret
-		}
+	if !isBase62(s[len(prefix):]) {
+		return ErrMalformedSecret
 	}
 	body := s[:len(s)-checksumChars]
-	if checksum(body) != s[len(s)-checksumChars:] {
+	var sum [checksumChars]byte
+	if string(appendChecksum(sum[:0], body)) != s[len(s)-checksumChars:] {
 		return ErrMalformedSecret
 	}
 	return nil
@@ -108,12 +140,7 @@ func ValidClientID(s string) bool {
 	if len(s) != ClientIDLen || !strings.HasPrefix(s, ClientIDPrefix) {
 		return false
 	}
-	for i := len(ClientIDPrefix); i < len(s); i++ {
-		if strings.IndexByte(base62, s[i]) < 0 {
-			return false
-		}
-	}
-	return true
+	return isBase62(s[len(ClientIDPrefix):])
 }
 
 // Hint is the last four characters of a secret, safe to show in lists.

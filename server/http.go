@@ -116,6 +116,21 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 	return body, true
 }
 
+// readBodyInto is readBody into dst when the request declares a length
+// that fits it (the usual verification), without allocating.
+func (s *Server) readBodyInto(dst []byte, w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	n := r.ContentLength
+	if n < 0 || n > limit || n > int64(cap(dst)) {
+		return s.readBody(w, r, limit)
+	}
+	dst = dst[:n]
+	if _, err := io.ReadFull(r.Body, dst); err != nil {
+		s.badRequest(w, "cannot read the request body")
+		return nil, false
+	}
+	return dst, true
+}
+
 // decodeBody decodes one JSON value, refusing unknown fields, into dst;
 // on failure it answers the problem itself and returns false.
 func (s *Server) decodeBody(w http.ResponseWriter, body []byte, dst any, optional bool) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/keydeck/keydeck/model"
@@ -14,10 +15,19 @@ import (
 // verify is POST /v1/verify, the hot path: decode, one Admin.Verify, answer.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	var req api.VerifyRequest
-	body, ok := s.readBody(w, r, verifyMaxBodyBytes)
-	if !ok || !decodeVerifyFast(body, &req) && !s.decodeBody(w, body, &req, false) {
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	body, ok := s.readBodyInto((*buf)[:0], w, r, verifyMaxBodyBytes)
+	if !ok {
 		return
+	}
+	var req api.VerifyRequest
+	if !decodeVerifyFast(body, &req) {
+		slow := new(api.VerifyRequest) // only here does the request escape
+		if !s.decodeBody(w, body, slow, false) {
+			return
+		}
+		req = *slow
 	}
 	op, err := model.ParseOperation(req.Operation)
 	if err != nil {
@@ -41,7 +51,12 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setRateLimit(w.Header(), res)
-	writeBody(w, http.StatusOK, appendVerifyAnswer(make([]byte, 0, 256), api.VerifyAnswer{
+	var at *time.Time
+	if t, ok := resetTime(res); ok {
+		at = &t
+	}
+	// The body buffer is done with: the answer is written into it.
+	*buf = appendVerifyAnswer((*buf)[:0], api.VerifyAnswer{
 		Allowed:       true,
 		ClientID:      res.ClientID,
 		Operation:     op.String(),
@@ -51,9 +66,13 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		Credits:       req.Credits,
 		Period:        string(res.Period),
 		PeriodSeconds: res.PeriodSeconds,
-		ResetsAt:      resetsAt(res),
-	}))
+		ResetsAt:      at,
+	})
+	writeBody(w, http.StatusOK, *buf)
 }
+
+// bufPool holds request and answer buffers of the verify path.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // appendVerifyAnswer encodes the 200 answer as encoding/json would (a test
 // holds it to that), without reflection: this is the hot path.
@@ -159,11 +178,19 @@ func quotaDetail(res model.VerifyResult) string {
 }
 
 func resetsAt(res model.VerifyResult) *time.Time {
-	if res.Period == model.PeriodNone || res.ResetsAt.IsZero() {
-		return nil
+	if t, ok := resetTime(res); ok {
+		return &t
 	}
-	t := res.ResetsAt.UTC()
-	return &t
+	return nil
+}
+
+// resetTime is when the period resets, in UTC; false for a period that
+// never does.
+func resetTime(res model.VerifyResult) (time.Time, bool) {
+	if res.Period == model.PeriodNone || res.ResetsAt.IsZero() {
+		return time.Time{}, false
+	}
+	return res.ResetsAt.UTC(), true
 }
 
 // setRateLimit writes the IETF RateLimit header fields (SPEC §4): the
