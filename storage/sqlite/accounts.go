@@ -155,7 +155,7 @@ func (db *DB) AccountByName(ctx context.Context, name string) (model.Account, er
 }
 
 // audit appends an event inside tx.
-func audit(ctx context.Context, tx *sql.Tx, at time.Time, accountID int64, keyID *int64, actor, action string, details map[string]any) error {
+func audit(ctx context.Context, tx dbtx, at time.Time, accountID int64, keyID *int64, actor, action string, details map[string]any) error {
 	d := ""
 	if len(details) > 0 {
 		b, err := json.Marshal(details)
@@ -203,7 +203,7 @@ func (db *DB) CreateAccount(ctx context.Context, actor, name string, set model.A
 		return model.Account{}, "", err
 	}
 	token := model.NewToken()
-	if err := db.write(ctx, func(tx *sql.Tx) error {
+	if err := db.write(ctx, func(tx dbtx) error {
 		_, err := db.createAccount(ctx, tx, actor, name, set, token)
 		return err
 	}); err != nil {
@@ -213,7 +213,7 @@ func (db *DB) CreateAccount(ctx context.Context, actor, name string, set model.A
 	return a, token, err
 }
 
-func (db *DB) createAccount(ctx context.Context, tx *sql.Tx, actor, name string, set model.AccountUpdate, token string) (int64, error) {
+func (db *DB) createAccount(ctx context.Context, tx dbtx, actor, name string, set model.AccountUpdate, token string) (int64, error) {
 	now := db.now()
 	q, m, c, p := int64(model.DefaultQueryTotal), int64(model.DefaultMutationTotal), int64(model.DefaultCredits), model.PeriodMonthly
 	if set.QueryTotal != nil {
@@ -260,7 +260,7 @@ func (db *DB) ensureDefault(ctx context.Context) error {
 	if n > 0 {
 		return nil
 	}
-	return db.write(ctx, func(tx *sql.Tx) error {
+	return db.write(ctx, func(tx dbtx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE name = ?`, model.DefaultAccount).Scan(&n); err != nil || n > 0 {
 			return err
 		}
@@ -275,7 +275,7 @@ func (db *DB) UpdateAccount(ctx context.Context, actor, name string, set model.A
 	if err := validateUpdate(set); err != nil {
 		return model.Account{}, err
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(tx dbtx) error {
 		a, err := db.loadAccount(ctx, tx, "name = ?", name)
 		if err != nil {
 			return err
@@ -340,7 +340,7 @@ func (db *DB) UpdateAccount(ctx context.Context, actor, name string, set model.A
 func (db *DB) RotateToken(ctx context.Context, actor, name string) (string, error) {
 	token := model.NewToken()
 	d := model.DigestOf(token)
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(tx dbtx) error {
 		var id int64
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE name = ?`, name).Scan(&id); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -392,7 +392,7 @@ func (db *DB) AddSSHKey(ctx context.Context, actor, account string, key model.SS
 	}
 	key.Account = account
 	key.AddedAt = fromMs(ms(db.now()))
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(tx dbtx) error {
 		var id int64
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE name = ?`, account).Scan(&id); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -443,7 +443,7 @@ func (db *DB) SSHKeys(ctx context.Context, account string) ([]model.SSHKey, erro
 
 // RemoveSSHKey unregisters a key by fingerprint.
 func (db *DB) RemoveSSHKey(ctx context.Context, actor, account, fingerprint string) error {
-	return db.write(ctx, func(tx *sql.Tx) error {
+	return db.write(ctx, func(tx dbtx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT s.account_id FROM ssh_keys s JOIN accounts a ON a.id = s.account_id
 			WHERE a.name = ? AND s.fingerprint = ?`, account, fingerprint).Scan(&id)

@@ -35,6 +35,22 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifySerial is one verification at a time: every one is its
+// own batch, so this is the fixed cost of a batch's transaction.
+func BenchmarkVerifySerial(b *testing.B) {
+	db, creds := benchDB(b, sqlite.DurabilityNormal)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		c := creds[i%len(creds)]
+		r, err := db.Verify(ctx, model.VerifyRequest{ClientID: c.id, ClientSecret: c.secret, Operation: model.OpRead})
+		if err != nil || r.Verdict != model.Allowed {
+			b.Fatalf("verify: %v %v", r.Verdict, err)
+		}
+	}
+}
+
 type cred struct{ id, secret string }
 
 // benchDB makes a database with 1,000 keys that no run exhausts.

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/keydeck/keydeck/model"
@@ -33,7 +32,7 @@ func (db *DB) ImportKeys(ctx context.Context, account, actor string, specs []mod
 	}
 	secrets := make([]string, len(specs))
 	ids := make([]int64, len(specs))
-	err = db.write(ctx, func(tx *sql.Tx) error {
+	err = db.write(ctx, func(tx dbtx) error {
 		q, m, err := s.available(ctx, tx, 0)
 		if err != nil {
 			return err

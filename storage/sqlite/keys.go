@@ -289,7 +289,7 @@ func decodeCursor(s string, sort storage.Sort) (cursor, error) {
 
 // available returns what of each kind is not held, inside tx, leaving out
 // the key with id except (0 for none).
-func (s *accountStore) available(ctx context.Context, tx *sql.Tx, except int64) (q, m int64, err error) {
+func (s *accountStore) available(ctx context.Context, tx dbtx, except int64) (q, m int64, err error) {
 	a, err := s.db.loadAccount(ctx, tx, "id = ?", s.accountID)
 	if err != nil {
 		return 0, 0, err
@@ -314,7 +314,7 @@ func (s *accountStore) CreateKey(ctx context.Context, spec model.KeySpec) (model
 	digest := model.DigestOf(secret)
 	clientID := model.NewClientID()
 	var key model.Key
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(tx dbtx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM keys WHERE account_id = ? AND name = ? AND status = 'active'`,
 			s.accountID, spec.Name).Scan(&n); err != nil {
@@ -364,7 +364,7 @@ func (s *accountStore) CreateKey(ctx context.Context, spec model.KeySpec) (model
 }
 
 // activeKey resolves id inside tx and insists it is active.
-func (s *accountStore) activeKey(ctx context.Context, tx *sql.Tx, id string) (model.Key, error) {
+func (s *accountStore) activeKey(ctx context.Context, tx dbtx, id string) (model.Key, error) {
 	k, err := s.resolve(ctx, tx, id)
 	if err != nil {
 		return k, err
@@ -377,7 +377,7 @@ func (s *accountStore) activeKey(ctx context.Context, tx *sql.Tx, id string) (mo
 
 // reload reads a key of this account by row id inside tx, pending usage
 // included.
-func (s *accountStore) reload(ctx context.Context, tx *sql.Tx, id int64) (model.Key, error) {
+func (s *accountStore) reload(ctx context.Context, tx dbtx, id int64) (model.Key, error) {
 	now := s.db.now()
 	k, err := s.db.scanKey(tx.QueryRowContext(ctx, keySelect(now)+`WHERE k.id = ?`, id), now)
 	if err != nil {
@@ -396,7 +396,7 @@ func (s *accountStore) EditKey(ctx context.Context, id string, edit model.KeyEdi
 		return model.Key{}, &model.ValidationError{Field: "edit", Msg: "nothing to change (give a name, permissions or an allocation)"}
 	}
 	var key model.Key
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(tx dbtx) error {
 		k, err := s.activeKey(ctx, tx, id)
 		if err != nil {
 			return err
@@ -459,7 +459,7 @@ func (s *accountStore) RegenerateKey(ctx context.Context, id string) (model.Key,
 	secret := model.NewSecret()
 	digest := model.DigestOf(secret)
 	var key model.Key
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(tx dbtx) error {
 		k, err := s.activeKey(ctx, tx, id)
 		if err != nil {
 			return err
@@ -484,7 +484,7 @@ func (s *accountStore) RegenerateKey(ctx context.Context, id string) (model.Key,
 
 func (s *accountStore) RevokeKey(ctx context.Context, id string, keep bool) (model.Key, error) {
 	var key model.Key
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(tx dbtx) error {
 		k, err := s.activeKey(ctx, tx, id)
 		if err != nil {
 			return err
@@ -506,7 +506,7 @@ func (s *accountStore) RevokeKey(ctx context.Context, id string, keep bool) (mod
 
 func (s *accountStore) ReleaseKey(ctx context.Context, id string) (model.Key, error) {
 	var key model.Key
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(tx dbtx) error {
 		k, err := s.resolve(ctx, tx, id)
 		if err != nil {
 			return err

@@ -155,12 +155,13 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	db.read.SetMaxOpenConns(4)
 	db.read.SetMaxIdleConns(4)
-	st, err := prepareStmts(ctx, db.writeD)
+	conn, err := db.writeD.Conn(ctx)
 	if err != nil {
 		return fail(err)
 	}
-	conn, err := db.writeD.Conn(ctx)
+	st, err := prepareStmts(ctx, conn)
 	if err != nil {
+		conn.Close()
 		return fail(err)
 	}
 	// The writer never checkpoints: a checkpoint syncs the WAL and the
@@ -168,6 +169,9 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	// batch. A goroutine of its own copies the WAL back on another
 	// connection, which SQLite lets run beside the writer.
 	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		for _, s := range st.all() {
+			s.Close()
+		}
 		conn.Close()
 		return fail(err)
 	}

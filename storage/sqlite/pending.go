@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"time"
@@ -143,7 +142,7 @@ func pendingDays(ctx context.Context, q queryer, keyID int64) (map[string]model.
 // fold moves everything pending into keys and usage_days, inside the
 // writer's transaction. Deltas of an earlier period than a key's row only
 // reach the history; deltas of a later period restart the key's counters.
-func (w *writer) fold(ctx context.Context, tx *sql.Tx) error {
+func (w *writer) fold(ctx context.Context, tx dbtx) error {
 	rows, err := tx.QueryContext(ctx, `SELECT p.key_id, p.day, p.ps, p.q, p.m, p.c, p.lu,
 		k.period_start, k.query_used, k.mutation_used, k.credits_used, COALESCE(k.last_used_at, 0)
 		FROM (SELECT value->>0 AS key_id, value->>1 AS day, value->>6 AS ps, SUM(value->>2) AS q,
@@ -202,10 +201,10 @@ func (w *writer) fold(ctx context.Context, tx *sql.Tx) error {
 			b = append(b, ']')
 		}
 		b = append(b, ']')
-		if _, err := tx.StmtContext(ctx, w.stmts.updKey).ExecContext(ctx, string(b)); err != nil {
+		if _, err := w.stmts.updKey.ExecContext(ctx, string(b)); err != nil {
 			return err
 		}
-		if _, err := tx.StmtContext(ctx, w.stmts.upsertUsage).ExecContext(ctx, "["+string(usage)+"]"); err != nil {
+		if _, err := w.stmts.upsertUsage.ExecContext(ctx, "["+string(usage)+"]"); err != nil {
 			return err
 		}
 	}
@@ -219,7 +218,7 @@ func (w *writer) fold(ctx context.Context, tx *sql.Tx) error {
 // per day. Valid because no other connection has committed since the
 // in-memory copy was loaded (else invalidate would have folded from the
 // log and cleared this state), so every pending row is this writer's.
-func (w *writer) foldMemory(ctx context.Context, tx *sql.Tx) error {
+func (w *writer) foldMemory(ctx context.Context, tx dbtx) error {
 	if w.pendingRows == 0 {
 		return nil
 	}
@@ -234,18 +233,18 @@ func (w *writer) foldMemory(ctx context.Context, tx *sql.Tx) error {
 		}
 		b = append(b, ']')
 		w.buf = b
-		if _, err := tx.StmtContext(ctx, w.stmts.updKey).ExecContext(ctx, string(b)); err != nil {
+		if _, err := w.stmts.updKey.ExecContext(ctx, string(b)); err != nil {
 			return err
 		}
 		var u []byte
 		for k, d := range w.foldUsage {
 			u = appendUsage(u, k.keyID, k.day, d.queries, d.mutations, d.credits, 0, 0, 0, 0)
 		}
-		if _, err := tx.StmtContext(ctx, w.stmts.upsertUsage).ExecContext(ctx, "["+string(u)+"]"); err != nil {
+		if _, err := w.stmts.upsertUsage.ExecContext(ctx, "["+string(u)+"]"); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.StmtContext(ctx, w.stmts.clearPending).ExecContext(ctx); err != nil {
+	if _, err := w.stmts.clearPending.ExecContext(ctx); err != nil {
 		return err
 	}
 	w.foldKeys = w.foldKeys[:0]

@@ -60,23 +60,45 @@ type writer struct {
 	batch     []*job
 }
 
-// stmts are the writer's statements, prepared once on its connection (on
-// the *sql.DB before the connection is taken out of the pool, so that
-// Tx.StmtContext reuses them instead of preparing again per batch).
+// dbtx is what a write runs its statements on: the writer's connection,
+// inside the transaction the writer has begun.
+type dbtx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// stmts are the writer's statements, prepared once on its connection.
+// The writer controls its transactions with prepared statements too,
+// rather than through sql.Tx: per batch that saves parsing BEGIN and
+// COMMIT and wrapping every statement for the transaction, a good part of
+// a batch's fixed cost (see BenchmarkVerifySerial).
 type stmts struct {
+	begin, commit, rollback, savepoint, rollbackTo, release                                                   *sql.Stmt
 	dataVersion, selKey, selAcct, updKey, updCredits, upsertUsage, insertPending, pendingExists, clearPending *sql.Stmt
 }
 
 func (s *stmts) all() []*sql.Stmt {
-	return []*sql.Stmt{s.dataVersion, s.selKey, s.selAcct, s.updKey, s.updCredits, s.upsertUsage, s.insertPending, s.pendingExists, s.clearPending}
+	return []*sql.Stmt{s.begin, s.commit, s.rollback, s.savepoint, s.rollbackTo, s.release,
+		s.dataVersion, s.selKey, s.selAcct, s.updKey, s.updCredits, s.upsertUsage, s.insertPending, s.pendingExists, s.clearPending}
 }
 
-func prepareStmts(ctx context.Context, d *sql.DB) (*stmts, error) {
+func prepareStmts(ctx context.Context, c *sql.Conn) (*stmts, error) {
 	var s stmts
 	for _, p := range []struct {
 		dst **sql.Stmt
 		q   string
 	}{
+		// IMMEDIATE: the write lock is taken at the start, so the decisions
+		// made inside are made under it (and a busy database waits in
+		// the busy handler here, not at the first write).
+		{&s.begin, `BEGIN IMMEDIATE`},
+		{&s.commit, `COMMIT`},
+		{&s.rollback, `ROLLBACK`},
+		{&s.savepoint, `SAVEPOINT job`},
+		{&s.rollbackTo, `ROLLBACK TO job`},
+		{&s.release, `RELEASE job`},
 		{&s.dataVersion, `PRAGMA data_version`},
 		{&s.selKey, `SELECT id, account_id, secret_digest, permissions, status,
 		query_alloc, mutation_alloc, query_used, mutation_used, credits_used, period_start,
@@ -105,8 +127,13 @@ func prepareStmts(ctx context.Context, d *sql.DB) (*stmts, error) {
 		denied_403 = denied_403 + excluded.denied_403, denied_429 = denied_429 + excluded.denied_429,
 		denied_402 = denied_402 + excluded.denied_402`},
 	} {
-		st, err := d.PrepareContext(ctx, p.q)
+		st, err := c.PrepareContext(ctx, p.q)
 		if err != nil {
+			for _, st := range s.all() {
+				if st != nil {
+					st.Close()
+				}
+			}
 			return nil, err
 		}
 		*p.dst = st
@@ -115,7 +142,7 @@ func prepareStmts(ctx context.Context, d *sql.DB) (*stmts, error) {
 }
 
 type job struct {
-	fn     func(tx *sql.Tx) error
+	fn     func(tx dbtx) error
 	verify *verifyJob
 	err    error
 	// done gets one value when the job's transaction has ended; it is
@@ -221,7 +248,7 @@ func (w *writer) submit(ctx context.Context, j *job) error {
 
 // write runs fn in the writer's transaction, inside its own savepoint: an
 // error from fn undoes fn's changes only.
-func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (db *DB) write(ctx context.Context, fn func(tx dbtx) error) error {
 	j := getJob()
 	j.fn = fn
 	err := db.w.submit(ctx, j)
@@ -312,12 +339,12 @@ func (w *writer) resetCache() {
 
 // invalidate drops the in-memory copy and folds what is pending, so the
 // copy can be reloaded from the key rows alone.
-func (w *writer) invalidate(ctx context.Context, tx *sql.Tx) error {
+func (w *writer) invalidate(ctx context.Context, tx dbtx) error {
 	w.resetCache()
 	w.foldKeys = w.foldKeys[:0]
 	clear(w.foldUsage)
 	var pending bool
-	if err := tx.StmtContext(ctx, w.stmts.pendingExists).QueryRowContext(ctx).Scan(&pending); err != nil {
+	if err := w.stmts.pendingExists.QueryRowContext(ctx).Scan(&pending); err != nil {
 		return err
 	}
 	if pending {
@@ -351,17 +378,22 @@ func (w *writer) run(batch []*job) {
 }
 
 func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
-	tx, err := w.conn.BeginTx(ctx, nil)
-	if err != nil {
+	if _, err := w.stmts.begin.ExecContext(ctx); err != nil {
+		// Should a failed batch have left a transaction open, this
+		// ends it, so the next batch can begin.
+		w.stmts.rollback.ExecContext(ctx)
 		return err
 	}
+	tx := w.conn
 	defer func() {
 		if err != nil {
-			tx.Rollback()
+			// Also after a failed COMMIT, which may leave the
+			// transaction open.
+			w.stmts.rollback.ExecContext(ctx)
 		}
 	}()
 	var dv int64
-	if err := tx.StmtContext(ctx, w.stmts.dataVersion).QueryRowContext(ctx).Scan(&dv); err != nil {
+	if err := w.stmts.dataVersion.QueryRowContext(ctx).Scan(&dv); err != nil {
 		return err
 	}
 	if dv != w.dataVersion {
@@ -381,17 +413,17 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 			if err := w.foldMemory(ctx, tx); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+			if _, err := w.stmts.savepoint.ExecContext(ctx); err != nil {
 				return err
 			}
 			j.err = j.fn(tx)
 			if j.err != nil {
-				if _, err := tx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
+				if _, err := w.stmts.rollbackTo.ExecContext(ctx); err != nil {
 					return err
 				}
 				j.err = wrapErr(j.err)
 			}
-			if _, err := tx.ExecContext(ctx, "RELEASE job"); err != nil {
+			if _, err := w.stmts.release.ExecContext(ctx); err != nil {
 				return err
 			}
 			// fn may have changed anything: reload what verifications need.
@@ -414,7 +446,7 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := w.stmts.commit.ExecContext(ctx); err != nil {
 		return err
 	}
 	if tick {
@@ -457,7 +489,7 @@ func (bt *batchTime) period(p model.Period) *periodTime {
 	return &bt.periods[0]
 }
 
-func (w *writer) verify(ctx context.Context, tx *sql.Tx, v *verifyJob, bt *batchTime) error {
+func (w *writer) verify(ctx context.Context, tx dbtx, v *verifyJob, bt *batchTime) error {
 	ks, err := w.key(ctx, tx, v.req.ClientID)
 	if err != nil {
 		return err
@@ -568,7 +600,7 @@ func (w *writer) deny(keyID int64, day string, v model.Verdict) {
 
 // key returns the cached state of a key, loading it inside tx; nil when
 // there is no such Client ID.
-func (w *writer) key(ctx context.Context, tx *sql.Tx, clientID string) (*keyState, error) {
+func (w *writer) key(ctx context.Context, tx dbtx, clientID string) (*keyState, error) {
 	if ks, ok := w.keys[clientID]; ok {
 		return ks, nil
 	}
@@ -577,7 +609,7 @@ func (w *writer) key(ctx context.Context, tx *sql.Tx, clientID string) (*keyStat
 		digest []byte
 		status string
 	)
-	err := tx.StmtContext(ctx, w.stmts.selKey).QueryRowContext(ctx, clientID).Scan(&ks.id, &ks.accountID, &digest, &ks.perms, &status,
+	err := w.stmts.selKey.QueryRowContext(ctx, clientID).Scan(&ks.id, &ks.accountID, &digest, &ks.perms, &status,
 		&ks.qAlloc, &ks.mAlloc, &ks.qUsed, &ks.mUsed, &ks.cUsd, &ks.periodStart, &ks.lastUsed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -591,12 +623,12 @@ func (w *writer) key(ctx context.Context, tx *sql.Tx, clientID string) (*keyStat
 	return &ks, nil
 }
 
-func (w *writer) account(ctx context.Context, tx *sql.Tx, id int64) (*acctState, error) {
+func (w *writer) account(ctx context.Context, tx dbtx, id int64) (*acctState, error) {
 	if a, ok := w.accounts[id]; ok {
 		return a, nil
 	}
 	var a acctState
-	if err := tx.StmtContext(ctx, w.stmts.selAcct).QueryRowContext(ctx, id).Scan(&a.period, &a.credits); err != nil {
+	if err := w.stmts.selAcct.QueryRowContext(ctx, id).Scan(&a.period, &a.credits); err != nil {
 		return nil, err
 	}
 	w.accounts[id] = &a
@@ -606,12 +638,12 @@ func (w *writer) account(ctx context.Context, tx *sql.Tx, id int64) (*acctState,
 // flush writes what verifications changed into tx: account balances, one
 // pending_usage row with this batch's units, and, when asked, the denials
 // (straight into usage_days: they never count against a quota).
-func (w *writer) flush(ctx context.Context, tx *sql.Tx, denials bool) error {
+func (w *writer) flush(ctx context.Context, tx dbtx, denials bool) error {
 	for id, a := range w.accounts {
 		if !a.dirty {
 			continue
 		}
-		if _, err := tx.StmtContext(ctx, w.stmts.updCredits).ExecContext(ctx, a.credits, id); err != nil {
+		if _, err := w.stmts.updCredits.ExecContext(ctx, a.credits, id); err != nil {
 			return err
 		}
 		a.dirty = false
@@ -637,7 +669,7 @@ func (w *writer) flush(ctx context.Context, tx *sql.Tx, denials bool) error {
 		}
 		b = append(b, ']')
 		w.buf = b
-		if _, err := tx.StmtContext(ctx, w.stmts.insertPending).ExecContext(ctx, string(b)); err != nil {
+		if _, err := w.stmts.insertPending.ExecContext(ctx, string(b)); err != nil {
 			return err
 		}
 		w.pendingRows++
@@ -649,7 +681,7 @@ func (w *writer) flush(ctx context.Context, tx *sql.Tx, denials bool) error {
 			b = appendUsage(b, k.keyID, k.day, 0, 0, 0, d.d401, d.d403, d.d429, d.d402)
 		}
 		// Cleared by the caller once the commit succeeded.
-		if _, err := tx.StmtContext(ctx, w.stmts.upsertUsage).ExecContext(ctx, "["+string(b)+"]"); err != nil {
+		if _, err := w.stmts.upsertUsage.ExecContext(ctx, "["+string(b)+"]"); err != nil {
 			return err
 		}
 	}
