@@ -90,35 +90,42 @@ func (l *AccessLog) add(e accessEntry) {
 	}
 }
 
+// accessFlushEvery is how often the writer wakes to format and write what
+// has queued. Waking on a timer rather than on every entry keeps the
+// request path free of goroutine wake-ups: a handler's entry is a send on a
+// buffered channel nobody waits on. At 25,000 requests a second a period's
+// entries take a tenth of the queue.
+const accessFlushEvery = 50 * time.Millisecond
+
 func (l *AccessLog) run() {
 	defer close(l.done)
+	tick := time.NewTicker(accessFlushEvery)
+	defer tick.Stop()
 	for {
 		select {
-		case e := <-l.ch:
-			l.format(e)
-			// Batch what else is queued, then write it in one call, so
-			// lines never interleave with other writers of out.
-		batch:
-			for n := 0; n < 512; n++ {
-				select {
-				case e := <-l.ch:
-					l.format(e)
-				default:
-					break batch
-				}
-			}
-			l.flush()
+		case <-tick.C:
 		case <-l.quit:
-			for {
-				select {
-				case e := <-l.ch:
-					l.format(e)
-				default:
-					l.flush()
-					return
-				}
+			l.drain()
+			return
+		}
+		l.drain()
+	}
+}
+
+// drain formats what is queued and writes it in one call per 512 lines, so
+// lines never interleave with other writers of out.
+func (l *AccessLog) drain() {
+	for {
+		for n := 0; n < 512; n++ {
+			select {
+			case e := <-l.ch:
+				l.format(e)
+			default:
+				l.flush()
+				return
 			}
 		}
+		l.flush()
 	}
 }
 
