@@ -50,8 +50,28 @@ func Routes() []Route {
 
 // newMux registers every route, a 405 answer for the other methods of
 // each path, and a 404 answer for every other path, all as problem+json.
-func (s *Server) newMux() *http.ServeMux {
+//
+// POST /v1/verify, the hot path, is matched before the mux with the same
+// handler: the mux's pattern matching is about 2% of a verification's
+// CPU. A request the shortcut takes is one the mux would route there too
+// (same method, the exact clean path).
+func (s *Server) newMux() http.Handler {
+	mux, verify := s.routeMux()
+	const verifyPattern = "POST /v1/verify"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/verify" && r.URL.RawPath == "" {
+			r.Pattern = verifyPattern
+			verify.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// routeMux is the mux of every route, and the verify route's handler.
+func (s *Server) routeMux() (*http.ServeMux, http.Handler) {
 	mux := http.NewServeMux()
+	var verify http.Handler
 	allow := map[string][]string{}
 	var paths []string
 	for _, rt := range Routes() {
@@ -62,7 +82,11 @@ func (s *Server) newMux() *http.ServeMux {
 			plain := rt.plain
 			h = func(w http.ResponseWriter, r *http.Request) { plain(s, w, r) }
 		}
-		mux.Handle(rt.Pattern(), s.metrics.instrument(rt.Pattern(), h))
+		ih := s.metrics.instrument(rt.Pattern(), h)
+		mux.Handle(rt.Pattern(), ih)
+		if rt.OperationID == "verify" {
+			verify = ih
+		}
 		if _, ok := allow[rt.Path]; !ok {
 			paths = append(paths, rt.Path)
 		}
@@ -85,5 +109,5 @@ func (s *Server) newMux() *http.ServeMux {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, api.NewProblem(http.StatusNotFound, api.TypeNoSuchEndpoint, "no such endpoint; see /openapi.json"))
 	})
-	return mux
+	return mux, verify
 }

@@ -357,7 +357,9 @@ func (w *writer) invalidate(ctx context.Context, tx dbtx) error {
 // run executes one batch in one transaction.
 func (w *writer) run(batch []*job) {
 	ctx := context.Background()
+	w.db.ckptMu.Lock()
 	err := w.runTx(ctx, batch)
+	w.db.ckptMu.Unlock()
 	if err != nil {
 		// Nothing of this batch is on disk; the in-memory copy may be ahead.
 		// Reload (and fold) at the start of the next batch.
