@@ -235,9 +235,15 @@ func (w *writer) submit(ctx context.Context, j *job) error {
 	}
 	select {
 	case w.jobs <- j:
-	case <-ctx.Done():
-		w.mu.RUnlock()
-		return ctx.Err()
+	default:
+		// The queue is full. Only now ask for ctx.Done: the first call
+		// allocates the request context's channel, on every request.
+		select {
+		case w.jobs <- j:
+		case <-ctx.Done():
+			w.mu.RUnlock()
+			return ctx.Err()
+		}
 	}
 	w.mu.RUnlock()
 	// Once queued the job runs; wait for it so the caller never reports a
