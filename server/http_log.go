@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,10 +156,14 @@ func (l *AccessLog) format(e accessEntry) {
 // access log formats a line per request. It reports false when a string
 // needs escaping, and format then lets slog do it.
 func appendAccess(b []byte, e accessEntry, asJSON bool) ([]byte, bool) {
-	for _, s := range [...]string{e.listener, e.method, e.route, e.path, e.remote, e.clientID} {
-		if !plainLogString(s) {
+	// quote[i]: the text handler quotes the i-th string.
+	var quote [6]bool
+	for i, s := range [...]string{e.listener, e.method, e.route, e.path, e.remote, e.clientID} {
+		ok, q := plainLogString(s)
+		if !ok {
 			return nil, false
 		}
+		quote[i] = q
 	}
 	if y := e.at.Year(); y < 0 || y >= 10000 {
 		return nil, false
@@ -200,11 +203,11 @@ func appendAccess(b []byte, e accessEntry, asJSON bool) ([]byte, bool) {
 	b = append(b, "time="...)
 	b = appendRFC3339Millis(b, at)
 	b = append(b, " level=INFO msg=access"...)
-	str := func(k, v string) {
+	str := func(k, v string, quoted bool) {
 		b = append(b, ' ')
 		b = append(b, k...)
 		b = append(b, '=')
-		if v == "" || strings.ContainsAny(v, " =") {
+		if quoted {
 			b = append(b, '"')
 			b = append(b, v...)
 			b = append(b, '"')
@@ -212,33 +215,37 @@ func appendAccess(b []byte, e accessEntry, asJSON bool) ([]byte, bool) {
 			b = append(b, v...)
 		}
 	}
-	str("listener", e.listener)
-	str("method", e.method)
-	str("route", e.route)
-	str("path", e.path)
+	str("listener", e.listener, quote[0])
+	str("method", e.method, quote[1])
+	str("route", e.route, quote[2])
+	str("path", e.path, quote[3])
 	b = append(b, " status="...)
 	b = strconv.AppendInt(b, int64(e.status), 10)
 	b = append(b, " bytes="...)
 	b = strconv.AppendInt(b, e.size, 10)
 	b = append(b, " dur="...)
 	b = append(b, e.dur.String()...)
-	str("remote", e.remote)
+	str("remote", e.remote, quote[4])
 	if e.clientID != "" {
-		str("client_id", e.clientID)
+		str("client_id", e.clientID, quote[5])
 	}
 	return append(b, '\n'), true
 }
 
 // plainLogString: printable ASCII without a quote or a backslash, which
-// both handlers write as it is (the text handler quotes it when it has a
-// space or an equals sign, or is empty).
-func plainLogString(s string) bool {
+// both handlers write as it is; quote: the text handler puts it in quotes
+// (it has a space or an equals sign, or is empty).
+func plainLogString(s string) (ok, quote bool) {
+	quote = s == ""
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return false
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e || c == '"' || c == '\\':
+			return false, false
+		case c == ' ' || c == '=':
+			quote = true
 		}
 	}
-	return true
+	return true, quote
 }
 
 // appendRFC3339Millis is slog's text time: RFC 3339 with exactly three
