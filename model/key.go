@@ -105,10 +105,10 @@ func (s *KeySpec) Validate() error {
 	if !s.Permissions.Valid() {
 		return &ValidationError{Field: "permissions", Msg: "choose at least one permission (read, write, delete)"}
 	}
-	if err := ValidateQuota("query allocation", s.QueryAlloc); err != nil {
+	if err := ValidateQuota("query_allocation", s.QueryAlloc); err != nil {
 		return err
 	}
-	return ValidateQuota("mutation allocation", s.MutationAlloc)
+	return ValidateQuota("mutation_allocation", s.MutationAlloc)
 }
 
 // KeyEdit changes a key; nil fields are left alone.
@@ -137,12 +137,12 @@ func (e *KeyEdit) Validate() error {
 		return &ValidationError{Field: "permissions", Msg: "choose at least one permission (read, write, delete)"}
 	}
 	if e.QueryAlloc != nil {
-		if err := ValidateQuota("query allocation", *e.QueryAlloc); err != nil {
+		if err := ValidateQuota("query_allocation", *e.QueryAlloc); err != nil {
 			return err
 		}
 	}
 	if e.MutationAlloc != nil {
-		if err := ValidateQuota("mutation allocation", *e.MutationAlloc); err != nil {
+		if err := ValidateQuota("mutation_allocation", *e.MutationAlloc); err != nil {
 			return err
 		}
 	}
@@ -173,13 +173,15 @@ func NormalizeName(name string) (string, error) {
 	return n, nil
 }
 
-// ValidateQuota checks a quota figure is between 0 and MaxQuota.
+// ValidateQuota checks a quota figure is between 0 and MaxQuota. field is
+// the API name (query_allocation); the message spells it with spaces.
 func ValidateQuota(field string, v int64) error {
+	label := strings.ReplaceAll(field, "_", " ")
 	if v < 0 {
-		return &ValidationError{Field: field, Msg: field + " cannot be negative"}
+		return &ValidationError{Field: field, Msg: label + " cannot be negative"}
 	}
 	if v > MaxQuota {
-		return &ValidationError{Field: field, Msg: field + " is too large (at most 1000000000000)"}
+		return &ValidationError{Field: field, Msg: label + " is too large (at most 1000000000000)"}
 	}
 	return nil
 }

@@ -173,7 +173,7 @@ func validateUpdate(set model.AccountUpdate) error {
 	for _, f := range []struct {
 		name string
 		v    *int64
-	}{{"query total", set.QueryTotal}, {"mutation total", set.MutationTotal}, {"credits", set.Credits}} {
+	}{{"query_total", set.QueryTotal}, {"mutation_total", set.MutationTotal}, {"credits", set.Credits}} {
 		if f.v != nil {
 			if err := model.ValidateQuota(f.name, *f.v); err != nil {
 				return err
@@ -388,7 +388,7 @@ func (db *DB) AuthenticateToken(ctx context.Context, token string) (model.Accoun
 // AddSSHKey registers a public key for an account.
 func (db *DB) AddSSHKey(ctx context.Context, actor, account string, key model.SSHKey) (model.SSHKey, error) {
 	if key.Fingerprint == "" || key.PublicKey == "" {
-		return model.SSHKey{}, &model.ValidationError{Field: "public key", Msg: "no SSH public key given"}
+		return model.SSHKey{}, &model.ValidationError{Field: "public_key", Msg: "no SSH public key given"}
 	}
 	key.Account = account
 	key.AddedAt = fromMs(ms(db.now()))
