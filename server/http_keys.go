@@ -30,7 +30,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, st storage.Sto
 		return
 	}
 	// The store checks the range (and caps it at storage.MaxLimit).
-	if opt.Limit, ok = s.intParam(w, q.Get("limit"), "limit", 0); !ok {
+	if opt.Limit, ok = s.limitParam(w, q.Get("limit")); !ok {
 		return
 	}
 	page, err := st.ListKeys(r.Context(), opt)
@@ -131,7 +131,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, st storage.St
 	q := r.URL.Query()
 	f := storage.AuditFilter{Key: q.Get("key")}
 	var ok bool
-	if f.Limit, ok = s.intParam(w, q.Get("limit"), "limit", 0); !ok {
+	if f.Limit, ok = s.limitParam(w, q.Get("limit")); !ok {
 		return
 	}
 	ev, err := st.Audit(r.Context(), f)
@@ -178,6 +178,17 @@ func (s *Server) intParam(w http.ResponseWriter, v, name string, def int) (int, 
 		return 0, false
 	}
 	return n, true
+}
+
+// limitParam reads ?limit=: at least 1 (values above 1000 give 1000, as
+// the document says); absent, the store's default.
+func (s *Server) limitParam(w http.ResponseWriter, v string) (int, bool) {
+	n, ok := s.intParam(w, v, "limit", 0)
+	if ok && v != "" && n < 1 {
+		s.writeProblem(w, validation("limit", "limit must be at least 1"))
+		return 0, false
+	}
+	return n, ok
 }
 
 func validation(field, msg string) *api.Problem {

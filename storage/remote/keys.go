@@ -35,7 +35,7 @@ func (c *Client) ListKeys(ctx context.Context, opt storage.ListOptions) (storage
 	set("q", opt.Query)
 	set("sort", string(opt.Sort))
 	set("cursor", opt.Cursor)
-	if opt.Limit != 0 {
+	if opt.Limit > 0 {
 		q.Set("limit", strconv.Itoa(opt.Limit))
 	}
 	var p api.KeyPage
@@ -145,7 +145,7 @@ func (c *Client) Audit(ctx context.Context, f storage.AuditFilter) ([]model.Audi
 	if f.Key != "" {
 		q.Set("key", f.Key)
 	}
-	if f.Limit != 0 {
+	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
 	var a api.AuditAnswer
