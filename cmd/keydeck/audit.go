@@ -13,6 +13,7 @@ import (
 
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/tui/format"
 )
 
 func (a *app) auditCmd() *cobra.Command {
@@ -53,7 +54,7 @@ fingerprint or an API token) and when. --key takes a Client ID or key name.`,
 			}
 			t := newTable(a.stdout, "TIME", "ACTOR", "ACTION", "KEY", "CLIENT ID", "DETAILS")
 			for _, e := range events {
-				t.row(fmtTime(e.At, timeLong), e.Actor, e.Action, orDash(e.KeyName), orDash(e.ClientID), orDash(e.Details))
+				t.row(fmtTime(e.At, timeLong), e.Actor, e.Action, orDash(e.KeyName), orDash(e.ClientID), orDash(format.Details(e.Details)))
 			}
 			return t.flush()
 		},
