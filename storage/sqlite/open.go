@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -87,7 +88,8 @@ type DB struct {
 	ckptStop, ckptDone chan struct{}
 	// ckptMu is held by the writer for each batch; the checkpointer takes
 	// it to let a checkpoint catch up with the WAL (see checkpointer).
-	ckptMu sync.Mutex
+	ckptMu       sync.Mutex
+	forcedPasses atomic.Int64 // times the checkpointer paused the writer
 
 	// lockFile is the descriptor migrate flocks. It stays open until every
 	// connection is closed: closing any descriptor of the database file
@@ -276,6 +278,7 @@ func (db *DB) checkpointer() {
 			db.ckptMu.Lock()
 			_, ok := checkpoint("RESTART")
 			db.ckptMu.Unlock()
+			db.forcedPasses.Add(1)
 			forcedAt = time.Now()
 			if ok {
 				backoff = 0

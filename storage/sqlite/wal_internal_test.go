@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -66,4 +67,59 @@ func TestWALStaysBoundedUnderSteadyLoad(t *testing.T) {
 			commits, written>>20, largest>>20)
 	}
 	t.Logf("%d commits, largest WAL %d KiB", commits, largest>>10)
+}
+
+// TestWALPausesBackOffBehindAReader: a reader that keeps an old snapshot
+// open keeps SQLite from rewinding the WAL; the checkpointer then pauses
+// the writer less and less often instead of at every tick.
+func TestWALPausesBackOffBehindAReader(t *testing.T) {
+	defer func(n int64) { walRestartFrames = n }(walRestartFrames)
+	walRestartFrames = 256
+
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "k.db")
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	total := int64(1_000_000_000)
+	if _, _, err := db.CreateAccount(ctx, "test", "busy", model.AccountUpdate{QueryTotal: &total}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := db.Store("busy", "test")
+	k, secret, err := st.CreateKey(ctx, model.KeySpec{Name: "busy", Permissions: model.PermRead, QueryAlloc: total})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another connection, as another process would, holds a read
+	// transaction for the whole test.
+	other, err := sql.Open("sqlite3", dsn(path, "_query_only=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRow("SELECT count(*) FROM keys").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+
+	stop := time.Now().Add(3 * time.Second)
+	for time.Now().Before(stop) {
+		if _, err := db.Verify(ctx, model.VerifyRequest{ClientID: k.ClientID, ClientSecret: secret, Operation: model.OpRead}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The WAL is over the threshold from the first tick on: without the
+	// back-off the writer would be paused at every tick (about 15 times
+	// in 3 s); with it, at 0, 1, 3 s.
+	if got := db.forcedPasses.Load(); got > 5 {
+		t.Fatalf("the writer was paused %d times in 3 s behind a reader that blocks every rewind", got)
+	}
+	t.Logf("paused %d times", db.forcedPasses.Load())
 }
