@@ -16,7 +16,11 @@ import (
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	buf := bufPool.Get().(*[]byte)
-	defer bufPool.Put(buf)
+	defer func() {
+		// Whatever path returned, no secret goes back to the pool.
+		clear((*buf)[:cap(*buf)])
+		bufPool.Put(buf)
+	}()
 	body, ok := s.readBodyInto((*buf)[:0], w, r, verifyMaxBodyBytes)
 	if !ok {
 		return
@@ -29,6 +33,9 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		}
 		req = *slow
 	}
+	// The body holds the secret in plain text: wipe it now that the
+	// request has its own copy.
+	clear(body)
 	op, err := model.ParseOperation(req.Operation)
 	if err != nil {
 		s.fail(w, r, err)
