@@ -175,9 +175,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	// batch. A goroutine of its own copies the WAL back on another
 	// connection, which SQLite lets run beside the writer.
 	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
-		for _, s := range st.all() {
-			s.Close()
-		}
+		st.close(conn)
 		conn.Close()
 		return fail(err)
 	}
