@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/tui/confirm"
 	"github.com/keydeck/keydeck/tui/wizard"
 )
 
@@ -627,4 +628,32 @@ func TestOpFailureKeepsScreen(t *testing.T) {
 	send(t, m, OpFailedMsg{What: "revoke the key", Err: errBoom})
 	mustShow(t, m, "✗ could not revoke the key: boom")
 	mustShow(t, m, "You have no API keys yet")
+}
+
+// Closing the details while a regenerate is on its way: the reveal still
+// comes, and closing it lands on the list, not on empty details.
+func TestRevealAfterDetailsClosedReturnsToList(t *testing.T) {
+	m, _ := started(t, 80, 24)
+	if _, _, err := m.st.CreateKey(bg, model.KeySpec{Name: "Rotate-Me", Permissions: model.PermRead, QueryAlloc: 10}); err != nil {
+		t.Fatal(err)
+	}
+	press(t, m, "r", "enter", "R")
+	if m.Screen() != ScreenConfirm {
+		t.Fatalf("R on the details opened %v", m.Screen())
+	}
+	// Confirmed; the store has not answered yet when esc closes the details.
+	_, regenerate := m.Update(confirm.ResultMsg{Confirmed: true})
+	if m.Screen() != ScreenDetail {
+		t.Fatalf("the confirm returned to %v", m.Screen())
+	}
+	press(t, m, "esc")
+	run(t, m, regenerate)
+	if m.Screen() != ScreenReveal {
+		t.Fatalf("the new secret went to %v", m.Screen())
+	}
+	press(t, m, "tab", "tab", "enter")
+	if m.Screen() != ScreenList {
+		t.Fatalf("closing the reveal went to %v, not the list", m.Screen())
+	}
+	mustShow(t, m, "Rotate-Me")
 }

@@ -59,8 +59,6 @@ type Model struct {
 	width, height   int
 
 	screen Screen
-	// back is the screen a wizard, confirm or reveal returns to.
-	back Screen
 
 	account     model.Account
 	haveAccount bool
@@ -257,7 +255,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if !m.loading {
 			cmds = append(cmds, m.startLoad(false))
 		}
-		if m.detailShown() && m.detail.ClientID() != "" {
+		if m.detailShown() {
 			cmds = append(cmds, m.begin(""), m.loadDetail(m.detail.ClientID()))
 		}
 		return m, tea.Batch(cmds...)
@@ -293,7 +291,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.wizard = wizard.Model{}
 		m.reveal = reveal.New(msg.Key, msg.Secret, false, m.styles, m.clipboard())
 		m.layout()
-		m.back = ScreenList
 		m.screen = ScreenReveal
 		m.list.Select(msg.Key.ClientID)
 		m.errText = ""
@@ -308,7 +305,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case KeyEditedMsg:
 		m.end()
 		m.wizard = wizard.Model{}
-		m.screen = m.back
+		m.screen = m.base()
 		m.errText = ""
 		cmds := []tea.Cmd{m.setInfo(fmt.Sprintf("Saved changes to %q.", msg.Key.Name)), m.startLoad(false)}
 		if m.screen == ScreenDetail {
@@ -365,7 +362,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.begin("releasing the allocation"), m.releaseKey(msg.Key.ClientID))
 	case wizard.CancelMsg:
 		m.wizard = wizard.Model{}
-		m.screen = m.back
+		m.screen = m.base()
 		return m, nil
 	case wizard.SubmitMsg:
 		if msg.Edit != nil {
@@ -373,7 +370,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, tea.Batch(m.begin("creating the key"), m.createKey(msg.Spec))
 	case confirm.ResultMsg:
-		m.screen = m.back
+		m.screen = m.base()
 		p := m.pending
 		m.pending, m.confirm = pending{}, confirm.Model{}
 		if !msg.Confirmed {
@@ -386,7 +383,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case reveal.DoneMsg:
 		// The secret goes with the reveal model: no other model holds it.
 		m.reveal = reveal.Model{}
-		m.screen = m.back
+		m.screen = m.base()
 		if m.screen == ScreenDetail {
 			return m, tea.Batch(m.begin(""), m.loadDetail(msg.ClientID))
 		}
@@ -402,8 +399,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, m.toScreen(msg)
 }
 
-func (m *Model) detailShown() bool {
-	return m.screen == ScreenDetail || ((m.screen == ScreenConfirm || m.screen == ScreenWizard || m.screen == ScreenReveal) && m.back == ScreenDetail)
+// detailShown reports whether a key's details are open, on screen or under
+// a wizard, confirm dialog or reveal.
+func (m *Model) detailShown() bool { return m.detail.ClientID() != "" }
+
+// base is the screen a wizard, confirm dialog or reveal returns to: the
+// details when they are open (they may have been closed meanwhile, while
+// the store was answering), else the list.
+func (m *Model) base() Screen {
+	if m.detailShown() {
+		return ScreenDetail
+	}
+	return ScreenList
 }
 
 func (m *Model) afterWrite(k model.Key, info string) tea.Cmd {
@@ -473,7 +480,6 @@ func (m *Model) openWizard(edit *model.Key) tea.Cmd {
 		m.errText = "the account is still loading; try again in a moment"
 		return nil
 	}
-	m.back = m.screen
 	if edit != nil {
 		m.wizard = wizard.NewEdit(*edit, m.account, m.styles, m.nameChecker(edit.ClientID))
 	} else {
@@ -486,7 +492,6 @@ func (m *Model) openWizard(edit *model.Key) tea.Cmd {
 }
 
 func (m *Model) askRegenerate(k model.Key) tea.Cmd {
-	m.back = m.screen
 	m.pending = pending{regenerate: true, clientID: k.ClientID, name: k.Name}
 	m.confirm = confirm.New(confirm.Spec{
 		Title: "Regenerate the secret of “" + k.Name + "”?",
@@ -502,7 +507,6 @@ func (m *Model) askRegenerate(k model.Key) tea.Cmd {
 }
 
 func (m *Model) askRevoke(k model.Key) tea.Cmd {
-	m.back = m.screen
 	m.pending = pending{clientID: k.ClientID, name: k.Name}
 	m.confirm = confirm.New(confirm.Spec{
 		Title: "Revoke “" + k.Name + "”?",
@@ -716,7 +720,7 @@ func (m *Model) header() string {
 	sep := s.Breadcrumb.Render(" › ")
 	crumbs := s.Breadcrumb.Render("Settings") + sep + s.Breadcrumb.Render("API Access") + sep
 	switch {
-	case m.screen == ScreenDetail || m.detailShown():
+	case m.detailShown():
 		crumbs += s.Breadcrumb.Render("API Keys") + sep + s.Crumb.Render(ansi.Truncate(m.detail.Key().Name, 24, "…"))
 	case m.screen == ScreenWizard && !m.wizard.Editing():
 		crumbs += s.Breadcrumb.Render("API Keys") + sep + s.Crumb.Render("Generate")
