@@ -322,7 +322,7 @@ type usageDelta struct {
 const maxBatch = 1024
 
 // maxCached bounds the in-memory copy of keys.
-const maxCached = 200_000
+var maxCached = 200_000
 
 func newWriter(db *DB, conn *sql.Conn, st *stmts) *writer {
 	w := &writer{
@@ -576,7 +576,10 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 		w.lastFlush = now
 	}
 	if len(w.keys) > maxCached {
-		w.resetCache()
+		// Dropped as when another connection writes: the next batch
+		// folds what is pending and reloads from the rows. Dropping the
+		// copy alone would reload rows without the pending units.
+		w.dataVersion = -1
 	}
 	return nil
 }
