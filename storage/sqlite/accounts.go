@@ -284,7 +284,13 @@ func (db *DB) UpdateAccount(ctx context.Context, actor, name string, set model.A
 		if set.Period != nil && *set.Period != a.Period {
 			details["period"] = map[string]any{"from": a.Period, "to": *set.Period}
 			a.Period = *set.Period
-			// What the keys hold depends on the period: recompute for the new one.
+			// What the keys hold depends on the period: recompute for the
+			// new one. The holds queries read the period from the row, so
+			// it is written first (the job's savepoint undoes it if a total
+			// is then refused).
+			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET period = ? WHERE id = ?`, a.Period, a.ID); err != nil {
+				return err
+			}
 			now := db.now()
 			if err := db.holds(ctx, tx, now, &a); err != nil {
 				return err

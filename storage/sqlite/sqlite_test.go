@@ -359,3 +359,49 @@ func TestStats(t *testing.T) {
 		t.Fatalf("store of an unknown account: %v", err)
 	}
 }
+
+// Changing the period and a total in one update judges the total by what
+// the keys hold in the new period: a key that used 100 this month, cut to
+// an allocation of 10, holds 10 once the period is "none".
+func TestPeriodChangeRecomputesHolds(t *testing.T) {
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	total := int64(1000)
+	monthly := model.PeriodMonthly
+	if _, _, err := db.CreateAccount(ctx, "test", "p", model.AccountUpdate{QueryTotal: &total, Period: &monthly}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := db.Store("p", "test")
+	k, secret, err := st.CreateKey(ctx, model.KeySpec{Name: "used", Permissions: model.PermRead, QueryAlloc: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		if r, err := db.Verify(ctx, model.VerifyRequest{ClientID: k.ClientID, ClientSecret: secret, Operation: model.OpRead}); err != nil || r.Verdict != model.Allowed {
+			t.Fatalf("verify: %v %v", r.Verdict, err)
+		}
+	}
+	ten := int64(10)
+	if _, err := st.EditKey(ctx, k.ClientID, model.KeyEdit{QueryAlloc: &ten}); err != nil {
+		t.Fatal(err)
+	}
+	none, fifty := model.PeriodNone, int64(50)
+	a, err := db.UpdateAccount(ctx, "test", "p", model.AccountUpdate{Period: &none, QueryTotal: &fifty})
+	if err != nil {
+		t.Fatalf("period none with total 50: %v", err)
+	}
+	if a.Period != model.PeriodNone || a.QueryTotal != 50 || a.QueryHeld != 10 {
+		t.Fatalf("account after the update: period %s, total %d, held %d", a.Period, a.QueryTotal, a.QueryHeld)
+	}
+	// Refused in the same update, the period stays as it was.
+	five := int64(5)
+	if _, err := db.UpdateAccount(ctx, "test", "p", model.AccountUpdate{Period: &monthly, QueryTotal: &five}); err == nil {
+		t.Fatal("total 5 below what the key holds was accepted")
+	}
+	if a, _ := db.AccountByName(ctx, "p"); a.Period != model.PeriodNone {
+		t.Fatalf("a refused update changed the period to %s", a.Period)
+	}
+}
