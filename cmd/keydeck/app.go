@@ -62,12 +62,16 @@ Run keydeck without a command to open the terminal UI.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			in, out, err := tuiStreams(cmd)
+			if err != nil {
+				return err
+			}
 			st, done, err := a.openStore(cmd)
 			if err != nil {
 				return err
 			}
 			defer done()
-			return runTUI(cmd, st)
+			return runTUI(cmd, st, in, out)
 		},
 	}
 	root.SetIn(a.stdin)
