@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,7 +116,10 @@ func appendVerifyAnswer(b []byte, v api.VerifyAnswer) []byte {
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
+			// A clone goes to Marshal: handing it s itself would make s,
+			// and so the whole answer with its time, escape to the heap
+			// on every call, the usual ASCII ones included.
+			q, _ := json.Marshal(strings.Clone(s))
 			return append(b, q...)
 		}
 	}

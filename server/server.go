@@ -24,7 +24,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -88,7 +87,7 @@ func New(cfg Config) (*Server, error) {
 		maxBody: cfg.MaxBodyBytes,
 	}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -132,7 +131,7 @@ var GatewayTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 10 * time.Min
 // goes to logger.
 func HTTPServer(h http.Handler, t Timeouts, logger *slog.Logger) *http.Server {
 	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		logger = slog.New(slog.DiscardHandler)
 	}
 	return &http.Server{
 		Handler:           h,
