@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strconv"
 	"sync"
 	"time"
 
@@ -554,7 +553,7 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 			}
 			continue
 		}
-		if err := w.verify(ctx, tx, j.verify, &bt); err != nil {
+		if err := w.verify(ctx, j.verify, &bt); err != nil {
 			return err
 		}
 	}
@@ -614,8 +613,8 @@ func (bt *batchTime) period(p model.Period) *periodTime {
 	return &bt.periods[0]
 }
 
-func (w *writer) verify(ctx context.Context, tx dbtx, v *verifyJob, bt *batchTime) error {
-	ks, err := w.key(ctx, tx, v.req.ClientID)
+func (w *writer) verify(ctx context.Context, v *verifyJob, bt *batchTime) error {
+	ks, err := w.key(ctx, v.req.ClientID)
 	if err != nil {
 		return err
 	}
@@ -630,7 +629,7 @@ func (w *writer) verify(ctx context.Context, tx dbtx, v *verifyJob, bt *batchTim
 		w.deny(ks.id, day, model.DeniedUnauthorized)
 		return nil
 	}
-	acct, err := w.account(ctx, tx, ks.accountID)
+	acct, err := w.account(ctx, ks.accountID)
 	if err != nil {
 		return err
 	}
@@ -725,7 +724,7 @@ func (w *writer) deny(keyID int64, day string, v model.Verdict) {
 
 // key returns the cached state of a key, loading it inside tx; nil when
 // there is no such Client ID.
-func (w *writer) key(ctx context.Context, tx dbtx, clientID string) (*keyState, error) {
+func (w *writer) key(ctx context.Context, clientID string) (*keyState, error) {
 	if ks, ok := w.keys[clientID]; ok {
 		return ks, nil
 	}
@@ -748,7 +747,7 @@ func (w *writer) key(ctx context.Context, tx dbtx, clientID string) (*keyState, 
 	return &ks, nil
 }
 
-func (w *writer) account(ctx context.Context, tx dbtx, id int64) (*acctState, error) {
+func (w *writer) account(ctx context.Context, id int64) (*acctState, error) {
 	if a, ok := w.accounts[id]; ok {
 		return a, nil
 	}
@@ -774,27 +773,13 @@ func (w *writer) flush(ctx context.Context, tx dbtx, denials bool) error {
 		a.dirty = false
 	}
 	if len(w.usage) > 0 {
-		b := append(w.buf[:0], '[')
-		first := true
+		// [[key_id, day, q, m, c, last_used, period_start], …]
+		b := w.buf[:0]
 		for k, d := range w.usage {
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = append(b, '[')
-			b = strconv.AppendInt(b, k.keyID, 10)
-			b = append(b, `,"`...)
-			b = append(b, k.day...)
-			b = append(b, '"')
-			for _, v := range []int64{d.queries, d.mutations, d.credits, d.lastUsed, d.periodStart} {
-				b = append(b, ',')
-				b = strconv.AppendInt(b, v, 10)
-			}
-			b = append(b, ']')
+			b = appendUsage(b, k.keyID, k.day, d.queries, d.mutations, d.credits, d.lastUsed, d.periodStart)
 		}
-		b = append(b, ']')
 		w.buf = b
-		if err := w.insertPending(ctx, string(b)); err != nil {
+		if err := w.insertPending(ctx, "["+string(b)+"]"); err != nil {
 			return err
 		}
 		w.pendingRows++
