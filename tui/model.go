@@ -45,7 +45,6 @@ func (s Screen) String() string {
 type pending struct {
 	regenerate bool // else revoke
 	clientID   string
-	name       string
 }
 
 // Model is the root of one TUI session.
@@ -120,7 +119,6 @@ func (m *Model) Confirm() confirm.Model { return m.confirm }
 func (m *Model) Account() model.Account { return m.account }
 func (m *Model) ErrorText() string      { return m.errText }
 func (m *Model) InfoText() string       { return m.info }
-func (m *Model) Busy() bool             { return m.busy > 0 }
 func (m *Model) Styles() styles.Styles  { return m.styles }
 func (m *Model) Size() (w, h int)       { return m.width, m.height }
 func (m *Model) Loaded() bool           { return m.list.Snapshot() != nil }
@@ -492,7 +490,7 @@ func (m *Model) openWizard(edit *model.Key) tea.Cmd {
 }
 
 func (m *Model) askRegenerate(k model.Key) tea.Cmd {
-	m.pending = pending{regenerate: true, clientID: k.ClientID, name: k.Name}
+	m.pending = pending{regenerate: true, clientID: k.ClientID}
 	m.confirm = confirm.New(confirm.Spec{
 		Title: "Regenerate the secret of “" + k.Name + "”?",
 		Body: []string{
@@ -507,7 +505,7 @@ func (m *Model) askRegenerate(k model.Key) tea.Cmd {
 }
 
 func (m *Model) askRevoke(k model.Key) tea.Cmd {
-	m.pending = pending{clientID: k.ClientID, name: k.Name}
+	m.pending = pending{clientID: k.ClientID}
 	m.confirm = confirm.New(confirm.Spec{
 		Title: "Revoke “" + k.Name + "”?",
 		Body: []string{

@@ -55,7 +55,6 @@ type Styles struct {
 	NoColor bool
 	IsDark  bool
 
-	App        lipgloss.Style
 	Breadcrumb lipgloss.Style
 	Crumb      lipgloss.Style // the last, current crumb
 	Account    lipgloss.Style
@@ -66,7 +65,6 @@ type Styles struct {
 	Hint       lipgloss.Style
 
 	TableHeader lipgloss.Style
-	Row         lipgloss.Style
 	SelectedRow lipgloss.Style
 	RevokedRow  lipgloss.Style
 	Footer      lipgloss.Style
@@ -84,9 +82,7 @@ type Styles struct {
 	Checkbox      lipgloss.Style
 	CheckboxFocus lipgloss.Style
 
-	Dialog     lipgloss.Style
 	DialogWarn lipgloss.Style
-	Panel      lipgloss.Style
 	Secret     lipgloss.Style
 
 	StepDone    lipgloss.Style
@@ -115,7 +111,6 @@ func New(isDark, noColor bool) Styles {
 		return n().Foreground(c)
 	}
 	s := Styles{NoColor: noColor, IsDark: isDark}
-	s.App = n()
 	s.Breadcrumb = fg(t.Muted)
 	s.Crumb = fg(t.Accent).Bold(true)
 	s.Account = fg(t.Text).Bold(true)
@@ -126,7 +121,6 @@ func New(isDark, noColor bool) Styles {
 	s.Hint = fg(t.Muted).Italic(true)
 
 	s.TableHeader = fg(t.Muted).Bold(true)
-	s.Row = fg(t.Text)
 	if noColor {
 		s.SelectedRow = n().Reverse(true)
 	} else {
@@ -155,13 +149,9 @@ func New(isDark, noColor bool) Styles {
 
 	border := n().Border(lipgloss.RoundedBorder()).Padding(0, 2)
 	if !noColor {
-		s.Dialog = border.BorderForeground(t.Accent)
 		s.DialogWarn = border.BorderForeground(t.Warn)
-		s.Panel = n().Border(lipgloss.NormalBorder(), false, false, false, true).BorderForeground(t.Subtle).PaddingLeft(1)
 	} else {
-		s.Dialog = border
 		s.DialogWarn = border
-		s.Panel = n().Border(lipgloss.NormalBorder(), false, false, false, true).PaddingLeft(1)
 	}
 	s.Secret = fg(t.Warn).Bold(true)
 

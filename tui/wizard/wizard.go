@@ -174,9 +174,6 @@ func (m Model) Step() Step { return m.step }
 // InTextField reports whether keys are typed into a text field.
 func (m Model) InTextField() bool { return m.step == StepName }
 
-// Busy reports whether the wizard waits for the store.
-func (m Model) Busy() bool { return m.checking || m.submitting }
-
 // Err is the error shown on the current step, "" when none.
 func (m Model) Err() string {
 	switch m.step {
