@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -128,15 +127,11 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// check asks the store. A store that reports bad credentials as an error
-// rather than a verdict gets the same 401 as one that returns the verdict.
+// check asks the store. Bad credentials come back as a verdict
+// (storage.Store.Verify), and nothing about the key leaves on a 401.
 func (s *Server) check(r *http.Request, req model.VerifyRequest) (model.VerifyResult, error) {
 	res, err := s.admin.Verify(r.Context(), req)
-	if errors.Is(err, model.ErrInvalidCredentials) || errors.Is(err, model.ErrMalformedSecret) || errors.Is(err, model.ErrRevoked) {
-		return model.VerifyResult{Verdict: model.DeniedUnauthorized}, nil
-	}
 	if err == nil && res.Verdict == model.DeniedUnauthorized {
-		// Nothing about the key leaves on a 401.
 		res = model.VerifyResult{Verdict: model.DeniedUnauthorized}
 	}
 	return res, err

@@ -39,6 +39,9 @@ type Store interface {
 
 	// Verify checks a key's credentials and consumes one unit when allowed.
 	// It is not limited to this store's account: the Client ID decides.
+	// Every denial, bad credentials included, is a verdict, never an error
+	// (storetest holds every store to that); an error means the check
+	// could not be made.
 	Verify(ctx context.Context, req model.VerifyRequest) (model.VerifyResult, error)
 
 	// Close releases what the store holds.

@@ -62,9 +62,6 @@ Exit status: 0 allowed, 3 invalid credentials (401), 4 missing permission
 				Operation:    operation,
 				Credits:      cost,
 			})
-			if errors.Is(err, model.ErrInvalidCredentials) || errors.Is(err, model.ErrMalformedSecret) {
-				return denied(model.DeniedUnauthorized, model.VerifyResult{})
-			}
 			if err != nil {
 				return err
 			}
