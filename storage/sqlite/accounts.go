@@ -493,20 +493,3 @@ func (db *DB) Store(account, actor string) (storage.Store, error) {
 	}
 	return &accountStore{db: db, accountID: id, account: account, actor: actor}, nil
 }
-
-// OpenStore opens the database at path and returns the store of one
-// account; closing the store closes the database.
-func OpenStore(ctx context.Context, path string, opt Options, account, actor string) (storage.Store, *DB, error) {
-	db, err := Open(ctx, path, opt)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := db.Store(account, actor)
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	s := st.(*accountStore)
-	s.owns = true
-	return s, db, nil
-}

@@ -20,17 +20,13 @@ type accountStore struct {
 	accountID int64
 	account   string
 	actor     string
-	owns      bool
 }
 
 var _ storage.Store = (*accountStore)(nil)
 
-func (s *accountStore) Close() error {
-	if s.owns {
-		return s.db.Close()
-	}
-	return nil
-}
+// Close does nothing: the store is a view of the DB, which its opener
+// closes.
+func (s *accountStore) Close() error { return nil }
 
 func (s *accountStore) Account(ctx context.Context) (model.Account, error) {
 	return s.db.loadAccountSnap(ctx, "id = ?", s.accountID)
