@@ -25,6 +25,10 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if pc := parkingConn(r.Context()); pc != nil {
+		pc.arm() // the body is read to its end: see parkconn.go
+		defer pc.disarm()
+	}
 	var req api.VerifyRequest
 	if !decodeVerifyFast(body, &req) {
 		slow := new(api.VerifyRequest) // only here does the request escape

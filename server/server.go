@@ -140,6 +140,7 @@ func HTTPServer(h http.Handler, t Timeouts, logger *slog.Logger) *http.Server {
 		WriteTimeout:      t.Write,
 		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    32 << 10,
+		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }

@@ -189,10 +189,15 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 			_ = l.stop(context.Background())
 		}
 	}
-	add := func(name, addr string, h http.Handler, t server.Timeouts) error {
+	// park: verifications are answered here (server.ParkingListener;
+	// plain HTTP only, TLS connections read in records anyway).
+	add := func(name, addr string, h http.Handler, t server.Timeouts, park bool) error {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("%s: cannot listen on %s: %v", name, sanitize(addr), err)
+		}
+		if park && tlsConf == nil {
+			ln = server.ParkingListener(ln)
 		}
 		hs := server.HTTPServer(h, t, logger)
 		scheme := "http"
@@ -211,13 +216,13 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 		return nil
 	}
 	if o.http != "" {
-		if err := add("HTTP API", o.http, srv.Handler(), server.APITimeouts); err != nil {
+		if err := add("HTTP API", o.http, srv.Handler(), server.APITimeouts, true); err != nil {
 			closeAll()
 			return err
 		}
 	}
 	if o.gateway != "" {
-		if err := add("gateway", o.gateway, srv.GatewayHandler(), server.GatewayTimeouts); err != nil {
+		if err := add("gateway", o.gateway, srv.GatewayHandler(), server.GatewayTimeouts, false); err != nil {
 			closeAll()
 			return err
 		}

@@ -1,0 +1,264 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keydeck/keydeck/model"
+)
+
+// parkingServer serves e's API as keydeck serve does: HTTPServer on a
+// ParkingListener. It returns the address and a function that shuts the
+// server down and reports how long that took.
+func parkingServer(t *testing.T, e *env) (addr string, shutdown func() time.Duration) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := HTTPServer(e.srv.Handler(), APITimeouts, nil)
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ParkingListener(ln)) }()
+	var once sync.Once
+	shutdown = func() (took time.Duration) {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			begin := time.Now()
+			if err := hs.Shutdown(ctx); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+			<-done
+			took = time.Since(begin)
+		})
+		return took
+	}
+	t.Cleanup(func() { shutdown() })
+	return ln.Addr().String(), shutdown
+}
+
+// rawVerify is one verification as it goes over the wire.
+func rawVerify(t *testing.T, clientID, secret string) string {
+	t.Helper()
+	body, err := json.Marshal(verifyBody(clientID, secret, "read", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("POST /v1/verify HTTP/1.1\r\nHost: keydeck\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+}
+
+func readAnswer(t *testing.T, br *bufio.Reader) *http.Response {
+	t.Helper()
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("read answer: %v", err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res
+}
+
+func queriesUsed(t *testing.T, e *env, clientID string) int64 {
+	t.Helper()
+	k, err := e.store("acme").GetKey(context.Background(), clientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.QueryUsed
+}
+
+// The saving of parkconn.go depends on how net/http reads in the
+// background; this fails when a Go release changes that, so the saving is
+// not lost unnoticed. (Nothing hangs then: reads go through.)
+func TestParkedReadEngages(t *testing.T) {
+	e := newEnv(t)
+	e.account("acme", 1000, 0, 0, model.PeriodMonthly)
+	k, secret := e.key("acme", "svc", model.PermRead, 1000, 0)
+	addr, _ := parkingServer(t, e)
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second)) // a hang fails, not times out
+	br := bufio.NewReader(conn)
+	before := parkedReads.Load()
+	const n = 50
+	for i := range n {
+		if _, err := io.WriteString(conn, rawVerify(t, k.ClientID, secret)); err != nil {
+			t.Fatal(err)
+		}
+		if res := readAnswer(t, br); res.StatusCode != http.StatusOK {
+			t.Fatalf("verification %d: %s", i+1, res.Status)
+		}
+	}
+	// The same connection still serves other routes.
+	io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: keydeck\r\n\r\n")
+	if res := readAnswer(t, br); res.StatusCode != http.StatusOK {
+		t.Fatalf("healthz after verifications: %s", res.Status)
+	}
+	// A read that starts before the handler arms goes through; most park.
+	if parked := parkedReads.Load() - before; parked < n/2 {
+		t.Fatalf("%d of %d verifications parked net/http's background read; see parkconn.go", parked, n)
+	}
+	if got := queriesUsed(t, e, k.ClientID); got != n {
+		t.Fatalf("%d queries recorded, want %d", got, n)
+	}
+}
+
+// Two verifications in one write (HTTP pipelining) are both answered, in
+// order, and the connection goes on.
+func TestParkedReadPipelined(t *testing.T) {
+	e := newEnv(t)
+	e.account("acme", 1000, 0, 0, model.PeriodMonthly)
+	k, secret := e.key("acme", "svc", model.PermRead, 1000, 0)
+	addr, _ := parkingServer(t, e)
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	one := rawVerify(t, k.ClientID, secret)
+	io.WriteString(conn, one+one+"GET /healthz HTTP/1.1\r\nHost: keydeck\r\n\r\n")
+	br := bufio.NewReader(conn)
+	for i, want := range []int{200, 200, 200} {
+		if res := readAnswer(t, br); res.StatusCode != want {
+			t.Fatalf("answer %d: %s, want %d", i+1, res.Status, want)
+		}
+	}
+	if got := queriesUsed(t, e, k.ClientID); got != 2 {
+		t.Fatalf("%d queries recorded, want 2", got)
+	}
+}
+
+// A client that sends a verification and goes away at once: the unit is
+// committed (the client might have seen the answer), the handler finishes
+// and the server shuts down without waiting for the connection.
+func TestParkedReadClientGone(t *testing.T) {
+	e := newEnv(t)
+	e.account("acme", 1000, 0, 0, model.PeriodMonthly)
+	k, secret := e.key("acme", "svc", model.PermRead, 1000, 0)
+	addr, shutdown := parkingServer(t, e)
+
+	for range 20 {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(conn, rawVerify(t, k.ClientID, secret))
+		conn.Close()
+	}
+	waitFor(t, "20 verifications recorded", func() bool { return queriesUsed(t, e, k.ClientID) == 20 })
+	if took := shutdown(); took > 5*time.Second {
+		t.Fatalf("shutdown took %v: a connection hung", took)
+	}
+}
+
+// A body that arrives in pieces, or never whole, is read as before: arming
+// happens only once the body is read to its end.
+func TestParkedReadSlowAndShortBodies(t *testing.T) {
+	e := newEnv(t)
+	e.account("acme", 1000, 0, 0, model.PeriodMonthly)
+	k, secret := e.key("acme", "svc", model.PermRead, 1000, 0)
+	addr, shutdown := parkingServer(t, e)
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	msg := rawVerify(t, k.ClientID, secret)
+	cut := len(msg) - 20
+	for range 3 {
+		io.WriteString(conn, msg[:cut])
+		time.Sleep(30 * time.Millisecond)
+		io.WriteString(conn, msg[cut:])
+		if res := readAnswer(t, br); res.StatusCode != http.StatusOK {
+			t.Fatalf("verification in two pieces: %s", res.Status)
+		}
+	}
+
+	// A body cut short: the client gives up half way.
+	short, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(short, msg[:cut])
+	short.(*net.TCPConn).CloseWrite()
+	short.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, _ := io.ReadAll(short); strings.Contains(string(b), "200 OK") {
+		t.Fatalf("a body cut short was answered 200:\n%s", b)
+	}
+	short.Close()
+	if got := queriesUsed(t, e, k.ClientID); got != 3 {
+		t.Fatalf("%d queries recorded, want 3", got)
+	}
+	conn.Close()
+	if took := shutdown(); took > 5*time.Second {
+		t.Fatalf("shutdown took %v: a connection hung", took)
+	}
+}
+
+// Many connections at once, under the race detector in make test.
+func TestParkedReadConcurrent(t *testing.T) {
+	e := newEnv(t)
+	e.account("acme", 100000, 0, 0, model.PeriodMonthly)
+	k, secret := e.key("acme", "svc", model.PermRead, 100000, 0)
+	addr, _ := parkingServer(t, e)
+
+	const conns, each = 16, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	for range conns {
+		wg.Go(func() {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			br := bufio.NewReader(c)
+			msg := rawVerify(t, k.ClientID, secret)
+			for range each {
+				if _, err := io.WriteString(c, msg); err != nil {
+					errs <- err
+					return
+				}
+				res, err := http.ReadResponse(br, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					errs <- fmt.Errorf("status %s", res.Status)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := queriesUsed(t, e, k.ClientID); got != conns*each {
+		t.Fatalf("%d queries recorded, want %d", got, conns*each)
+	}
+}
