@@ -144,6 +144,7 @@ func run() (int, error) {
 		}
 	}
 	addrs := map[string]string{}
+	procs := map[string]*exec.Cmd{}
 	cmd, addr, err := startProc(exec.Command(self, "bare", "127.0.0.1:0"), "bare listening on ", io.Discard)
 	if err != nil {
 		return 0, err
@@ -163,7 +164,7 @@ func run() (int, error) {
 			return 0, err
 		}
 		defer stop(cmd)
-		addrs[d] = addr
+		addrs[d], procs[d] = addr, cmd
 	}
 	answered := map[string]int64{}
 	for _, name := range servers {
@@ -199,8 +200,10 @@ func run() (int, error) {
 	}
 	code := report(os.Stdout, c, fs, rows)
 	// Exactness: every allowed answer wrk saw is recorded (a few more may
-	// be, for requests wrk cut off at the end of a run).
+	// be, for requests wrk cut off at the end of a run). Counted once the
+	// server has shut down, from the database file alone.
 	for _, d := range []string{"normal", "strict"} {
+		stop(procs[d])
 		recorded, err := recordedUsage(dbs[d])
 		if err != nil {
 			return 0, err
@@ -223,14 +226,23 @@ func run() (int, error) {
 var servers = []string{"bare", "normal", "strict"}
 
 func copyFile(from, to string) error {
-	b, err := os.ReadFile(from)
-	if err != nil {
-		return err
-	}
 	if _, err := os.Stat(from + "-wal"); err == nil {
 		return fmt.Errorf("%s-wal is still there after closing the database", from)
 	}
-	return os.WriteFile(to, b, 0o600)
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // setup makes the benchmark account and its keys and returns one verify
@@ -360,6 +372,9 @@ func startProc(cmd *exec.Cmd, prefix string, log io.Writer) (*exec.Cmd, string, 
 	if err != nil {
 		return nil, "", err
 	}
+	// A bench killed half way (Ctrl-C, a closed pipe) takes its servers
+	// with it rather than leaving them running.
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, "", err
 	}
@@ -395,8 +410,11 @@ func startProc(cmd *exec.Cmd, prefix string, log io.Writer) (*exec.Cmd, string, 
 }
 
 // stop ends a server with SIGTERM (keydeck then flushes and closes the
-// database) and waits for it.
+// database) and waits for it; once.
 func stop(cmd *exec.Cmd) {
+	if cmd.ProcessState != nil {
+		return
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
