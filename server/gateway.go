@@ -171,21 +171,10 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id, secret, basic := credentials(r)
 	setClientID(w, id)
-	res, err := s.check(r, model.VerifyRequest{ClientID: id, ClientSecret: secret, Operation: op, Credits: g.costs.cost(r)})
-	if err != nil {
-		s.metrics.verified(sourceGateway, 0, start)
-		s.fail(w, r, err)
+	res, ok := s.settle(w, r, sourceGateway, start, model.VerifyRequest{ClientID: id, ClientSecret: secret, Operation: op, Credits: g.costs.cost(r)})
+	if !ok {
 		return
 	}
-	s.metrics.verified(sourceGateway, res.Verdict, start)
-	if res.Verdict != model.Allowed {
-		if res.Verdict == model.DeniedUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Basic realm="keydeck", charset="UTF-8"`)
-		}
-		s.writeDenial(w, res, op)
-		return
-	}
-	s.setRateLimit(w.Header(), res)
 	h := r.Header
 	h.Del(HeaderClientID)
 	h.Del(HeaderClientSecret)

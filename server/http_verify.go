@@ -50,18 +50,10 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setClientID(w, req.ClientID)
-	res, err := s.check(r, model.VerifyRequest{ClientID: req.ClientID, ClientSecret: req.ClientSecret, Operation: op, Credits: req.Credits})
-	if err != nil {
-		s.metrics.verified(sourceAPI, 0, start)
-		s.fail(w, r, err)
+	res, ok := s.settle(w, r, sourceAPI, start, model.VerifyRequest{ClientID: req.ClientID, ClientSecret: req.ClientSecret, Operation: op, Credits: req.Credits})
+	if !ok {
 		return
 	}
-	s.metrics.verified(sourceAPI, res.Verdict, start)
-	if res.Verdict != model.Allowed {
-		s.writeDenial(w, res, op)
-		return
-	}
-	s.setRateLimit(w.Header(), res)
 	var at *time.Time
 	if t, ok := resetTime(res); ok {
 		at = &t
@@ -131,24 +123,40 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// check asks the store. Bad credentials come back as a verdict
+// settle is what /v1/verify and the gateway share: it asks the store,
+// counts the outcome, and answers everything but an allowed verification
+// (a store error, a denial). For an allowed one it sets the RateLimit
+// fields, leaves the answer to the caller, and returns true. Bad
+// credentials come back from the store as a verdict
 // (storage.Store.Verify), and nothing about the key leaves on a 401.
-func (s *Server) check(r *http.Request, req model.VerifyRequest) (model.VerifyResult, error) {
+func (s *Server) settle(w http.ResponseWriter, r *http.Request, src source, start time.Time, req model.VerifyRequest) (model.VerifyResult, bool) {
 	res, err := s.admin.Verify(r.Context(), req)
-	if err == nil && res.Verdict == model.DeniedUnauthorized {
-		res = model.VerifyResult{Verdict: model.DeniedUnauthorized}
+	if err != nil {
+		s.metrics.verified(src, 0, start)
+		s.fail(w, r, err)
+		return res, false
 	}
-	return res, err
+	s.metrics.verified(src, res.Verdict, start)
+	switch res.Verdict {
+	case model.Allowed:
+		s.setRateLimit(w.Header(), res)
+		return res, true
+	case model.DeniedUnauthorized:
+		if src == sourceGateway {
+			w.Header().Set("WWW-Authenticate", `Basic realm="keydeck", charset="UTF-8"`)
+		}
+		s.writeProblem(w, api.InvalidCredentials())
+		return model.VerifyResult{Verdict: model.DeniedUnauthorized}, false
+	default:
+		s.writeDenial(w, res, req.Operation)
+	}
+	return res, false
 }
 
-// writeDenial answers a verification that was not allowed: the one 401
-// for every bad credential, else 403/429/402 with the quota's state.
+// writeDenial answers a verification of good credentials that was not
+// allowed: 403/429/402 with the quota's state.
 func (s *Server) writeDenial(w http.ResponseWriter, res model.VerifyResult, op model.Operation) {
-	if res.Verdict == model.DeniedUnauthorized {
-		s.writeProblem(w, api.InvalidCredentials())
-		return
-	}
-	s.setRateLimit(w.Header(), res)
+	reset, resets := s.setRateLimit(w.Header(), res)
 	var p *api.Problem
 	switch res.Verdict {
 	case model.DeniedForbidden:
@@ -158,8 +166,8 @@ func (s *Server) writeDenial(w http.ResponseWriter, res model.VerifyResult, op m
 	case model.DeniedQuota:
 		p = api.NewProblem(http.StatusTooManyRequests, api.TypeQuotaExceeded, quotaDetail(res))
 		p.Title = model.ErrQuotaExceeded.Error()
-		if t, ok := s.secondsToReset(res); ok {
-			w.Header().Set("Retry-After", strconv.FormatInt(t, 10))
+		if resets {
+			w.Header().Set("Retry-After", strconv.FormatInt(reset, 10))
 		}
 	case model.DeniedCredits:
 		p = api.NewProblem(http.StatusPaymentRequired, api.TypeCreditsExhausted, "the account does not have enough credits for this request")
@@ -210,10 +218,12 @@ func resetTime(res model.VerifyResult) (time.Time, bool) {
 //	RateLimit-Policy: "query";q=<allocation>;w=<seconds in the period>, "mutation";q=<allocation>;w=<…>
 //	RateLimit: "query";r=<remaining>;t=<seconds until the reset>
 //
-// A period that never resets has no w and no t.
-func (s *Server) setRateLimit(h http.Header, res model.VerifyResult) {
+// A period that never resets has no w and no t. It returns the seconds
+// until the reset (for Retry-After), and whether the period resets.
+func (s *Server) setRateLimit(h http.Header, res model.VerifyResult) (reset int64, resets bool) {
+	reset, resets = s.secondsToReset(res)
 	if res.Kind == 0 {
-		return
+		return reset, resets
 	}
 	qLimit, mLimit := res.QueryLimit, res.MutationLimit
 	if res.Kind == model.KindQuery {
@@ -244,15 +254,16 @@ func (s *Server) setRateLimit(h http.Header, res model.VerifyResult) {
 	b = append(b, res.Kind.String()...)
 	b = append(b, `";r=`...)
 	b = strconv.AppendInt(b, res.Remaining, 10)
-	if t, ok := s.secondsToReset(res); ok {
+	if resets {
 		b = append(b, ";t="...)
-		b = strconv.AppendInt(b, t, 10)
+		b = strconv.AppendInt(b, reset, 10)
 	}
 	// Two allocations for both fields: one string, one backing array.
 	both := string(b)
 	vals := &[2]string{both[:split], both[split:]}
 	h["Ratelimit-Policy"] = vals[0:1:1]
 	h["Ratelimit"] = vals[1:2:2]
+	return reset, resets
 }
 
 // secondsToReset is the whole seconds (rounded up) until the period
