@@ -176,7 +176,10 @@ func (p *Problem) Err() error {
 	case TypeValidation:
 		return &model.ValidationError{Field: p.Field, Msg: p.Detail}
 	case TypeAllocationExceeded:
-		e := &model.AllocationError{Kind: kindOf(p.Kind), Total: p.Total}
+		e := &model.AllocationError{Kind: KindOf(p.Kind), Total: p.Total}
+		if e.Kind == 0 {
+			e.Kind = model.KindQuery // a problem that names no kind
+		}
 		if p.Requested != nil {
 			e.Requested = *p.Requested
 		}
@@ -219,13 +222,6 @@ func (p *Problem) Err() error {
 }
 
 func ptr(v int64) *int64 { return &v }
-
-func kindOf(s string) model.Kind {
-	if s == model.KindMutation.String() {
-		return model.KindMutation
-	}
-	return model.KindQuery
-}
 
 func resourceName(kind error) string {
 	switch kind {
