@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -20,6 +22,19 @@ import (
 )
 
 func init() { extraCommands = append(extraCommands, (*app).serveCmd) }
+
+// spareP gives the server one more P (goroutines running Go code at once)
+// than Go's default, unless GOMAXPROCS is set. The store's writer spends
+// its time in SQLite, through cgo, and a goroutine in a cgo call keeps its
+// P until the scheduler takes it back (20 µs to 10 ms later): with two
+// CPUs, one of the two Ps could sit idle while verifications queued. make bench
+// on 2 CPUs, paired rounds: +1.8% verify throughput at 64 connections
+// (ahead in 11 of 12 rounds); a fourth P gained nothing more.
+func spareP() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	}
+}
 
 // shutdownGrace is how long in-flight requests get to finish after
 // SIGTERM or SIGINT.
@@ -274,6 +289,7 @@ func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, logger *slog
 // run serves every listener until the context ends (SIGINT, SIGTERM) or
 // one fails, then shuts them all down gracefully.
 func (a *app) run(ctx context.Context, dbPath, durability string, upstream *url.URL, ls []listener) error {
+	spareP()
 	errc := make(chan error, len(ls))
 	for _, l := range ls {
 		msg := fmt.Sprintf("keydeck: %s listening on %s", l.name, l.url)
