@@ -630,6 +630,21 @@ func TestOpFailureKeepsScreen(t *testing.T) {
 	mustShow(t, m, "You have no API keys yet")
 }
 
+// A key list that loads again clears its own load error, and only that:
+// a failed operation stays on the status line until dismissed.
+func TestReloadClearsOnlyItsOwnError(t *testing.T) {
+	m, _ := started(t, 80, 24)
+	send(t, m, KeysLoadedMsg{Gen: m.gen, Err: errBoom})
+	mustShow(t, m, "✗ could not load the keys: boom")
+	press(t, m, "r")
+	if m.ErrorText() != "" {
+		t.Fatalf("a load that worked left %q", m.ErrorText())
+	}
+	send(t, m, OpFailedMsg{What: "revoke the key", Err: errBoom})
+	press(t, m, "r")
+	mustShow(t, m, "✗ could not revoke the key: boom")
+}
+
 // Closing the details while a regenerate is on its way: the reveal still
 // comes, and closing it lands on the list, not on empty details.
 func TestRevealAfterDetailsClosedReturnsToList(t *testing.T) {

@@ -81,6 +81,7 @@ type Model struct {
 	refreshSq int
 
 	errText  string
+	errWhat  string // what failed, as given to setError
 	info     string
 	infoID   int
 	quitting bool
@@ -216,10 +217,16 @@ func (m *Model) setInfo(s string) tea.Cmd {
 	return m.tick(6*time.Second, func(time.Time) tea.Msg { return infoExpiredMsg{ID: id} })
 }
 
+// loadKeys names the key-list load in its error, so a later load that
+// succeeds can tell the error is its own and clear it.
+const loadKeys = "load the keys"
+
 func (m *Model) setError(what string, err error) {
-	m.errText = errorText(what, err)
+	m.errText, m.errWhat = errorText(what, err), what
 	m.info = ""
 }
+
+func (m *Model) clearError() { m.errText, m.errWhat = "", "" }
 
 // Update routes a message.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -291,20 +298,20 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 		m.screen = ScreenReveal
 		m.list.Select(msg.Key.ClientID)
-		m.errText = ""
+		m.clearError()
 		return m, m.startLoad(false)
 	case KeyRegeneratedMsg:
 		m.end()
 		m.reveal = reveal.New(msg.Key, msg.Secret, true, m.styles, m.clipboard())
 		m.layout()
 		m.screen = ScreenReveal
-		m.errText = ""
+		m.clearError()
 		return m, m.startLoad(false)
 	case KeyEditedMsg:
 		m.end()
 		m.wizard = wizard.Model{}
 		m.screen = m.base()
-		m.errText = ""
+		m.clearError()
 		cmds := []tea.Cmd{m.setInfo(fmt.Sprintf("Saved changes to %q.", msg.Key.Name)), m.startLoad(false)}
 		if m.screen == ScreenDetail {
 			m.detail.SetData(msg.Key, nil, nil)
@@ -412,7 +419,7 @@ func (m *Model) base() Screen {
 }
 
 func (m *Model) afterWrite(k model.Key, info string) tea.Cmd {
-	m.errText = ""
+	m.clearError()
 	cmds := []tea.Cmd{m.setInfo(info), m.startLoad(false)}
 	if m.detailShown() && m.detail.ClientID() == k.ClientID {
 		m.detail.SetData(k, nil, nil)
@@ -428,11 +435,11 @@ func (m *Model) keysLoaded(msg KeysLoadedMsg) tea.Cmd {
 	}
 	if msg.Err != nil {
 		m.loading = false
-		m.setError("load the keys", msg.Err)
+		m.setError(loadKeys, msg.Err)
 		return nil
 	}
-	if m.errText != "" && strings.HasPrefix(m.errText, "could not load the keys") {
-		m.errText = "" // the store is back
+	if m.errWhat == loadKeys {
+		m.clearError() // the store is back
 	}
 	if msg.Account.Name != "" {
 		m.account, m.haveAccount = msg.Account, true
@@ -475,7 +482,7 @@ func (m *Model) openDetail(k model.Key) tea.Cmd {
 
 func (m *Model) openWizard(edit *model.Key) tea.Cmd {
 	if !m.haveAccount {
-		m.errText = "the account is still loading; try again in a moment"
+		m.errText, m.errWhat = "the account is still loading; try again in a moment", ""
 		return nil
 	}
 	if edit != nil {
@@ -556,7 +563,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			if m.help.ShowAll {
 				m.help.ShowAll = false
 			} else {
-				m.errText = ""
+				m.clearError()
 			}
 			m.layout()
 			return nil
