@@ -48,9 +48,9 @@ type KeyMap struct {
 func DefaultKeyMap() KeyMap {
 	g := keys.NewGlobal()
 	return KeyMap{
-		Edit:       key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
-		Regenerate: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "regenerate secret")),
-		Revoke:     key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "revoke")),
+		Edit:       keys.Edit(),
+		Regenerate: keys.Regenerate(),
+		Revoke:     keys.Revoke(),
 		Release:    key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "release allocation")),
 		Back:       key.NewBinding(key.WithKeys("esc", "q", "backspace"), key.WithHelp("esc", "back")),
 		Up:         keys.Up(),

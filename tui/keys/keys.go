@@ -26,6 +26,20 @@ func NewGlobal() Global {
 	}
 }
 
+// Edit, Regenerate and Revoke act on a key, from the list as from its
+// details: the same keys and help on both screens.
+func Edit() key.Binding {
+	return key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit"))
+}
+
+func Regenerate() key.Binding {
+	return key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "regenerate secret"))
+}
+
+func Revoke() key.Binding {
+	return key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "revoke"))
+}
+
 // Up and the rest are the movement bindings lists and forms share.
 func Up() key.Binding {
 	return key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up"))
