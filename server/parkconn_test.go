@@ -46,6 +46,39 @@ func parkingServer(t *testing.T, e *env) (addr string, shutdown func() time.Dura
 	return ln.Addr().String(), shutdown
 }
 
+// parked is a key served by parkingServer, and how to reach it.
+type parked struct {
+	e        *env
+	id       string
+	msg      string // one verification of the key, as it goes over the wire
+	addr     string
+	shutdown func() time.Duration
+}
+
+func newParked(t *testing.T, quota int64) parked {
+	t.Helper()
+	e := newEnv(t)
+	e.account("acme", quota, 0, 0, model.PeriodMonthly)
+	k, secret := e.key("acme", "svc", model.PermRead, quota, 0)
+	addr, shutdown := parkingServer(t, e)
+	return parked{e: e, id: k.ClientID, msg: rawVerify(t, k.ClientID, secret), addr: addr, shutdown: shutdown}
+}
+
+// dial connects to the server; a hang fails the test rather than timing
+// it out.
+func (p parked) dial(t *testing.T) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func (p parked) used(t *testing.T) int64 { return queriesUsed(t, p.e, p.id) }
+
 // rawVerify is one verification as it goes over the wire.
 func rawVerify(t *testing.T, clientID, secret string) string {
 	t.Helper()
@@ -80,22 +113,13 @@ func queriesUsed(t *testing.T, e *env, clientID string) int64 {
 // background; this fails when a Go release changes that, so the saving is
 // not lost unnoticed. (Nothing hangs then: reads go through.)
 func TestParkedReadEngages(t *testing.T) {
-	e := newEnv(t)
-	e.account("acme", 1000, 0, 0, model.PeriodMonthly)
-	k, secret := e.key("acme", "svc", model.PermRead, 1000, 0)
-	addr, _ := parkingServer(t, e)
-
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(20 * time.Second)) // a hang fails, not times out
+	p := newParked(t, 1000)
+	conn := p.dial(t)
 	br := bufio.NewReader(conn)
 	before := parkedReads.Load()
 	const n = 50
 	for i := range n {
-		if _, err := io.WriteString(conn, rawVerify(t, k.ClientID, secret)); err != nil {
+		if _, err := io.WriteString(conn, p.msg); err != nil {
 			t.Fatal(err)
 		}
 		if res := readAnswer(t, br); res.StatusCode != http.StatusOK {
@@ -111,7 +135,7 @@ func TestParkedReadEngages(t *testing.T) {
 	if parked := parkedReads.Load() - before; parked < n/2 {
 		t.Fatalf("%d of %d verifications parked net/http's background read; see parkconn.go", parked, n)
 	}
-	if got := queriesUsed(t, e, k.ClientID); got != n {
+	if got := p.used(t); got != n {
 		t.Fatalf("%d queries recorded, want %d", got, n)
 	}
 }
@@ -119,26 +143,16 @@ func TestParkedReadEngages(t *testing.T) {
 // Two verifications in one write (HTTP pipelining) are both answered, in
 // order, and the connection goes on.
 func TestParkedReadPipelined(t *testing.T) {
-	e := newEnv(t)
-	e.account("acme", 1000, 0, 0, model.PeriodMonthly)
-	k, secret := e.key("acme", "svc", model.PermRead, 1000, 0)
-	addr, _ := parkingServer(t, e)
-
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	one := rawVerify(t, k.ClientID, secret)
-	io.WriteString(conn, one+one+"GET /healthz HTTP/1.1\r\nHost: keydeck\r\n\r\n")
+	p := newParked(t, 1000)
+	conn := p.dial(t)
+	io.WriteString(conn, p.msg+p.msg+"GET /healthz HTTP/1.1\r\nHost: keydeck\r\n\r\n")
 	br := bufio.NewReader(conn)
-	for i, want := range []int{200, 200, 200} {
-		if res := readAnswer(t, br); res.StatusCode != want {
-			t.Fatalf("answer %d: %s, want %d", i+1, res.Status, want)
+	for i := range 3 {
+		if res := readAnswer(t, br); res.StatusCode != http.StatusOK {
+			t.Fatalf("answer %d: %s", i+1, res.Status)
 		}
 	}
-	if got := queriesUsed(t, e, k.ClientID); got != 2 {
+	if got := p.used(t); got != 2 {
 		t.Fatalf("%d queries recorded, want 2", got)
 	}
 }
@@ -147,21 +161,14 @@ func TestParkedReadPipelined(t *testing.T) {
 // committed (the client might have seen the answer), the handler finishes
 // and the server shuts down without waiting for the connection.
 func TestParkedReadClientGone(t *testing.T) {
-	e := newEnv(t)
-	e.account("acme", 1000, 0, 0, model.PeriodMonthly)
-	k, secret := e.key("acme", "svc", model.PermRead, 1000, 0)
-	addr, shutdown := parkingServer(t, e)
-
+	p := newParked(t, 1000)
 	for range 20 {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(conn, rawVerify(t, k.ClientID, secret))
+		conn := p.dial(t)
+		io.WriteString(conn, p.msg)
 		conn.Close()
 	}
-	waitFor(t, "20 verifications recorded", func() bool { return queriesUsed(t, e, k.ClientID) == 20 })
-	if took := shutdown(); took > 5*time.Second {
+	waitFor(t, "20 verifications recorded", func() bool { return p.used(t) == 20 })
+	if took := p.shutdown(); took > 5*time.Second {
 		t.Fatalf("shutdown took %v: a connection hung", took)
 	}
 }
@@ -169,73 +176,48 @@ func TestParkedReadClientGone(t *testing.T) {
 // A body that arrives in pieces, or never whole, is read as before: arming
 // happens only once the body is read to its end.
 func TestParkedReadSlowAndShortBodies(t *testing.T) {
-	e := newEnv(t)
-	e.account("acme", 1000, 0, 0, model.PeriodMonthly)
-	k, secret := e.key("acme", "svc", model.PermRead, 1000, 0)
-	addr, shutdown := parkingServer(t, e)
-
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	p := newParked(t, 1000)
+	conn := p.dial(t)
 	br := bufio.NewReader(conn)
-	msg := rawVerify(t, k.ClientID, secret)
-	cut := len(msg) - 20
+	cut := len(p.msg) - 20
 	for range 3 {
-		io.WriteString(conn, msg[:cut])
+		io.WriteString(conn, p.msg[:cut])
 		time.Sleep(30 * time.Millisecond)
-		io.WriteString(conn, msg[cut:])
+		io.WriteString(conn, p.msg[cut:])
 		if res := readAnswer(t, br); res.StatusCode != http.StatusOK {
 			t.Fatalf("verification in two pieces: %s", res.Status)
 		}
 	}
 
 	// A body cut short: the client gives up half way.
-	short, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(short, msg[:cut])
+	short := p.dial(t)
+	io.WriteString(short, p.msg[:cut])
 	short.(*net.TCPConn).CloseWrite()
-	short.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if b, _ := io.ReadAll(short); strings.Contains(string(b), "200 OK") {
 		t.Fatalf("a body cut short was answered 200:\n%s", b)
 	}
-	short.Close()
-	if got := queriesUsed(t, e, k.ClientID); got != 3 {
+	if got := p.used(t); got != 3 {
 		t.Fatalf("%d queries recorded, want 3", got)
 	}
 	conn.Close()
-	if took := shutdown(); took > 5*time.Second {
+	short.Close()
+	if took := p.shutdown(); took > 5*time.Second {
 		t.Fatalf("shutdown took %v: a connection hung", took)
 	}
 }
 
 // Many connections at once, under the race detector in make test.
 func TestParkedReadConcurrent(t *testing.T) {
-	e := newEnv(t)
-	e.account("acme", 100000, 0, 0, model.PeriodMonthly)
-	k, secret := e.key("acme", "svc", model.PermRead, 100000, 0)
-	addr, _ := parkingServer(t, e)
-
+	p := newParked(t, 100000)
 	const conns, each = 16, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
 	for range conns {
+		c := p.dial(t)
 		wg.Go(func() {
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(20 * time.Second))
 			br := bufio.NewReader(c)
-			msg := rawVerify(t, k.ClientID, secret)
 			for range each {
-				if _, err := io.WriteString(c, msg); err != nil {
+				if _, err := io.WriteString(c, p.msg); err != nil {
 					errs <- err
 					return
 				}
@@ -258,7 +240,7 @@ func TestParkedReadConcurrent(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if got := queriesUsed(t, e, k.ClientID); got != conns*each {
+	if got := p.used(t); got != conns*each {
 		t.Fatalf("%d queries recorded, want %d", got, conns*each)
 	}
 }
