@@ -49,6 +49,7 @@ type writer struct {
 	keys        map[string]*keyState // by Client ID
 	accounts    map[int64]*acctState
 	usage       map[usageKey]*usageDelta // allowed units of this batch
+	spare       []*usageDelta            // usage's entries of earlier batches, for reuse
 	denials     map[usageKey]*usageDelta // denials since the last flush
 	lastFlush   time.Time
 	pendingRows int // rows this writer added to pending_usage since its last fold
@@ -648,7 +649,7 @@ func (w *writer) verify(ctx context.Context, v *verifyJob, bt *batchTime) error 
 	if verdict == model.Allowed {
 		d := w.usage[usageKey{ks.id, day}]
 		if d == nil {
-			d = &usageDelta{}
+			d = w.spareDelta()
 			w.usage[usageKey{ks.id, day}] = d
 		}
 		if kind == model.KindQuery {
@@ -701,6 +702,17 @@ func (w *writer) verify(ctx context.Context, v *verifyJob, bt *batchTime) error 
 		ResetsAt:      pt.end,
 	}
 	return nil
+}
+
+// spareDelta is a zero usageDelta, one of an earlier batch when there is
+// one: a batch's allowed units otherwise cost an allocation per key.
+func (w *writer) spareDelta() *usageDelta {
+	if n := len(w.spare); n > 0 {
+		d := w.spare[n-1]
+		w.spare = w.spare[:n-1]
+		return d
+	}
+	return &usageDelta{}
 }
 
 func (w *writer) deny(keyID int64, day string, v model.Verdict) {
@@ -783,6 +795,10 @@ func (w *writer) flush(ctx context.Context, tx dbtx, denials bool) error {
 			return err
 		}
 		w.pendingRows++
+		for _, d := range w.usage {
+			*d = usageDelta{}
+			w.spare = append(w.spare, d)
+		}
 		clear(w.usage)
 	}
 	if denials && len(w.denials) > 0 {
