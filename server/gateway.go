@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -104,12 +103,30 @@ type gateway struct {
 	proxy *httputil.ReverseProxy
 }
 
-func newGateway(s *Server, upstream *url.URL, costs []CreditCost, timeout time.Duration) (*gateway, error) {
-	if upstream.Scheme != "http" && upstream.Scheme != "https" || upstream.Host == "" {
-		return nil, fmt.Errorf("upstream %q: give an http:// or https:// URL with a host", model.Sanitize(upstream.String(), 200))
+// ParseUpstream reads the gateway's upstream URL: http or https, with a
+// host, and no credentials (they would go with every proxied request and
+// show in process listings). Errors never quote the credentials.
+func ParseUpstream(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not an http:// or https:// URL with a host", model.ShowURL(s))
 	}
-	if upstream.User != nil {
-		return nil, errors.New("upstream: put no credentials in the URL")
+	return u, checkUpstream(u)
+}
+
+func checkUpstream(u *url.URL) error {
+	if u.User != nil {
+		return fmt.Errorf("%q: put no credentials in the URL", model.ShowURL(u.String()))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("%q is not an http:// or https:// URL with a host", model.ShowURL(u.String()))
+	}
+	return nil
+}
+
+func newGateway(s *Server, upstream *url.URL, costs []CreditCost, timeout time.Duration) (*gateway, error) {
+	if err := checkUpstream(upstream); err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
 	}
 	if timeout <= 0 {
 		timeout = 60 * time.Second

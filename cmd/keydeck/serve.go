@@ -149,9 +149,8 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 	}
 	var upstream *url.URL
 	if o.upstream != "" {
-		upstream, err = url.Parse(o.upstream)
-		if err != nil || (upstream.Scheme != "http" && upstream.Scheme != "https") || upstream.Host == "" {
-			return usageErrorf("--upstream: %q is not an http:// or https:// URL", sanitize(o.upstream))
+		if upstream, err = server.ParseUpstream(o.upstream); err != nil {
+			return usageErrorf("--upstream: %v", err)
 		}
 	}
 	var costs []server.CreditCost
