@@ -94,7 +94,7 @@ func run() (int, error) {
 	flag.StringVar(&c.keydeck, "keydeck", "bin/keydeck", "the keydeck binary to measure")
 	flag.StringVar(&c.dir, "dir", "", "folder for the database, on disk (default: a new folder under $TMPDIR, which must not be tmpfs)")
 	flag.DurationVar(&c.duration, "duration", 5*time.Second, "length of each measured wrk run")
-	flag.IntVar(&c.rounds, "rounds", 5, "rounds of measurements (every server at 8 and 64 connections)")
+	flag.IntVar(&c.rounds, "rounds", 7, "rounds of measurements (every server at 8 and 64 connections)")
 	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured wrk run before each server's measurements")
 	flag.IntVar(&c.threads, "threads", 2, "wrk threads")
 	flag.BoolVar(&c.keep, "keep", false, "keep the benchmark folder")
