@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -58,10 +57,8 @@ type parkConn struct {
 	armed  bool          // the next one-byte read parks
 	parked bool          // a read waits on wake
 	wake   chan struct{} // releases the parked read
+	parks  int           // reads that parked, for TestParkedReadEngages
 }
-
-// parkedReads counts reads that parked, for TestParkedReadEngages.
-var parkedReads atomic.Int64
 
 // errParkedRead is what a released read returns: a timeout, as a read
 // interrupted by a past deadline would.
@@ -78,8 +75,8 @@ func (c *parkConn) Read(p []byte) (int, error) {
 		c.mu.Lock()
 		if c.armed {
 			c.armed, c.parked = false, true
+			c.parks++
 			c.mu.Unlock()
-			parkedReads.Add(1)
 			<-c.wake
 			return 0, errParkedRead
 		}

@@ -16,18 +16,50 @@ import (
 	"github.com/keydeck/keydeck/model"
 )
 
+// accepted keeps the connections a listener hands out.
+type accepted struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []*parkConn
+}
+
+func (a *accepted) Accept() (net.Conn, error) {
+	c, err := a.Listener.Accept()
+	if pc, ok := c.(*parkConn); ok {
+		a.mu.Lock()
+		a.conns = append(a.conns, pc)
+		a.mu.Unlock()
+	}
+	return c, err
+}
+
+// parks is how many reads parked on the connections so far.
+func (a *accepted) parks() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, c := range a.conns {
+		c.mu.Lock()
+		n += c.parks
+		c.mu.Unlock()
+	}
+	return n
+}
+
 // parkingServer serves e's API as keydeck serve does: HTTPServer on a
-// ParkingListener. It returns the address and a function that shuts the
-// server down and reports how long that took.
-func parkingServer(t *testing.T, e *env) (addr string, shutdown func() time.Duration) {
+// ParkingListener. It returns the address, the connections it accepted,
+// and a function that shuts the server down and reports how long that
+// took.
+func parkingServer(t *testing.T, e *env) (addr string, acc *accepted, shutdown func() time.Duration) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := HTTPServer(e.srv.Handler(), APITimeouts, nil)
+	acc = &accepted{Listener: ParkingListener(ln)}
 	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ParkingListener(ln)) }()
+	go func() { done <- hs.Serve(acc) }()
 	var once sync.Once
 	shutdown = func() (took time.Duration) {
 		once.Do(func() {
@@ -43,7 +75,7 @@ func parkingServer(t *testing.T, e *env) (addr string, shutdown func() time.Dura
 		return took
 	}
 	t.Cleanup(func() { shutdown() })
-	return ln.Addr().String(), shutdown
+	return ln.Addr().String(), acc, shutdown
 }
 
 // parked is a key served by parkingServer, and how to reach it.
@@ -52,6 +84,7 @@ type parked struct {
 	id       string
 	msg      string // one verification of the key, as it goes over the wire
 	addr     string
+	acc      *accepted
 	shutdown func() time.Duration
 }
 
@@ -60,8 +93,8 @@ func newParked(t *testing.T, quota int64) parked {
 	e := newEnv(t)
 	e.account("acme", quota, 0, 0, model.PeriodMonthly)
 	k, secret := e.key("acme", "svc", model.PermRead, quota, 0)
-	addr, shutdown := parkingServer(t, e)
-	return parked{e: e, id: k.ClientID, msg: rawVerify(t, k.ClientID, secret), addr: addr, shutdown: shutdown}
+	addr, acc, shutdown := parkingServer(t, e)
+	return parked{e: e, id: k.ClientID, msg: rawVerify(t, k.ClientID, secret), addr: addr, acc: acc, shutdown: shutdown}
 }
 
 // dial connects to the server; a hang fails the test rather than timing
@@ -116,7 +149,6 @@ func TestParkedReadEngages(t *testing.T) {
 	p := newParked(t, 1000)
 	conn := p.dial(t)
 	br := bufio.NewReader(conn)
-	before := parkedReads.Load()
 	const n = 50
 	for i := range n {
 		if _, err := io.WriteString(conn, p.msg); err != nil {
@@ -132,7 +164,7 @@ func TestParkedReadEngages(t *testing.T) {
 		t.Fatalf("healthz after verifications: %s", res.Status)
 	}
 	// A read that starts before the handler arms goes through; most park.
-	if parked := parkedReads.Load() - before; parked < n/2 {
+	if parked := p.acc.parks(); parked < n/2 {
 		t.Fatalf("%d of %d verifications parked net/http's background read; see parkconn.go", parked, n)
 	}
 	if got := p.used(t); got != n {
