@@ -169,7 +169,7 @@ const gatewayMethods = "DELETE, GET, HEAD, PATCH, POST, PUT"
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := g.s
-	start := time.Now()
+	start := requestStart(w)
 	op, ok := model.OperationForMethod(r.Method)
 	if !ok {
 		w.Header().Set("Allow", gatewayMethods)

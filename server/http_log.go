@@ -271,9 +271,19 @@ func (l *AccessLog) flush() {
 // reverse proxy) reach Flush and Hijack.
 type statusWriter struct {
 	http.ResponseWriter
+	start    time.Time // when the request reached the handler
 	status   int
 	size     int64
 	clientID string
+}
+
+// requestStart is when the request reached the handler: the time logged
+// already took, so the verify path reads the clock once for both.
+func requestStart(w http.ResponseWriter) time.Time {
+	if sw, ok := w.(*statusWriter); ok {
+		return sw.start
+	}
+	return time.Now()
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -315,21 +325,20 @@ func setClientID(w http.ResponseWriter, id string) {
 // with an access log, an entry.
 func (s *Server) logged(listener string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, start: time.Now()}
 		h.ServeHTTP(sw, r)
 		if s.access == nil {
 			return
 		}
 		s.access.add(accessEntry{
-			at:       start,
+			at:       sw.start,
 			listener: listener,
 			method:   r.Method,
 			route:    r.Pattern,
 			path:     r.URL.Path,
 			status:   statusOf(sw),
 			size:     sw.size,
-			dur:      time.Since(start),
+			dur:      time.Since(sw.start),
 			remote:   r.RemoteAddr,
 			clientID: sw.clientID,
 		})

@@ -14,7 +14,7 @@ import (
 
 // verify is POST /v1/verify, the hot path: decode, one Admin.Verify, answer.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := requestStart(w)
 	buf := bufPool.Get().(*[]byte)
 	defer func() {
 		// Whatever path returned, no secret goes back to the pool.
