@@ -41,6 +41,12 @@ type (
 		Audit    []model.AuditEvent
 		Err      error
 	}
+	// EditKeyLoadedMsg carries the key an edit form opened on.
+	EditKeyLoadedMsg struct {
+		ClientID string
+		Key      model.Key
+		Err      error
+	}
 	// KeyCreatedMsg carries a new key and its secret, the only time the
 	// secret exists; it goes straight to the reveal screen.
 	KeyCreatedMsg struct {
@@ -187,6 +193,16 @@ func (m *Model) loadDetail(id string) tea.Cmd {
 			return DetailLoadedMsg{ClientID: id, Err: err}
 		}
 		return DetailLoadedMsg{ClientID: id, Key: k, Usage: usage, Audit: audit}
+	}
+}
+
+func (m *Model) loadEditKey(id string) tea.Cmd {
+	st := m.st
+	ctx, cancel := m.opCtx()
+	return func() tea.Msg {
+		defer cancel()
+		k, err := st.GetKey(ctx, id)
+		return EditKeyLoadedMsg{ClientID: id, Key: k, Err: err}
 	}
 }
 

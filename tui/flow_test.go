@@ -181,7 +181,7 @@ func TestWizardValidationInPlace(t *testing.T) {
 	createKeys(t, m.st, model.KeySpec{Name: "Taken", Permissions: model.PermRead, QueryAlloc: 9000})
 	press(t, m, "r") // the account changed
 	press(t, m, "n")
-	w := func() wizard.Model { return m.Wizard() }
+	w := func() *wizard.Model { return m.Wizard() }
 
 	press(t, m, "enter")
 	mustShow(t, m, "name is empty")
@@ -671,4 +671,29 @@ func TestRevealAfterDetailsClosedReturnsToList(t *testing.T) {
 		t.Fatalf("closing the reveal went to %v, not the list", m.Screen())
 	}
 	mustShow(t, m, "Rotate-Me")
+}
+
+// Edit from the list: the form opens at once and fills in when the store
+// answers; keys typed before that are kept (they reach the form, not the
+// list).
+func TestEditFromTheListKeepsTypedAheadKeys(t *testing.T) {
+	m, _ := started(t, 80, 24)
+	k := createKeys(t, m.st, model.KeySpec{Name: "List-Edit", Permissions: model.PermRead, QueryAlloc: 10})[0]
+	press(t, m, "r")
+	_, load := m.Update(keyMsg("e"))
+	if m.Screen() != ScreenWizard || !m.Wizard().Loading() {
+		t.Fatalf("e opened %v (loading %v)", m.Screen(), m.Wizard().Loading())
+	}
+	mustShow(t, m, "loading the key")
+	m.Update(keyMsg("X")) // typed before the key is in
+	m.Update(keyMsg("enter"))
+	run(t, m, load)
+	if w := m.Wizard(); w.Name() != "List-EditX" || w.Step() != wizard.StepPermissions {
+		t.Fatalf("after the load: name %q step %v (%q)", w.Name(), w.Step(), w.Err())
+	}
+	press(t, m, "enter", "enter", "enter", "enter")
+	got, err := m.st.GetKey(bg, k.ClientID)
+	if err != nil || got.Name != "List-EditX" {
+		t.Fatalf("edited key %q %v (%q)", got.Name, err, m.ErrorText())
+	}
 }

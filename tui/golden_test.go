@@ -125,7 +125,7 @@ func TestGolden(t *testing.T) {
 		"confirm_regenerate": func(t *testing.T, m *Model) { press(t, m, "R") },
 		"detail": func(t *testing.T, m *Model) {
 			k := fixtureKeys()[2]
-			m.Update(keylist.OpenMsg{Row: keylist.RowOf(k)})
+			m.Update(keylist.OpenMsg{ClientID: k.ClientID})
 			m.Update(DetailLoadedMsg{ClientID: k.ClientID, Key: k, Usage: fixtureUsage(), Audit: fixtureAudit()})
 		},
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/tui/common"
 	"github.com/keydeck/keydeck/tui/confirm"
 	"github.com/keydeck/keydeck/tui/detail"
 	"github.com/keydeck/keydeck/tui/format"
@@ -26,47 +27,30 @@ import (
 	"github.com/keydeck/keydeck/tui/wizard"
 )
 
-// Screen is what the body of the window shows.
-type Screen int
-
-const (
-	ScreenList Screen = iota
-	ScreenDetail
-	ScreenWizard
-	ScreenReveal
-	ScreenConfirm
-)
-
-func (s Screen) String() string {
-	return [...]string{"list", "detail", "wizard", "reveal", "confirm"}[s]
-}
-
 // pending is the action a confirm dialog is about.
 type pending struct {
 	regenerate bool // else revoke
 	clientID   string
 }
 
-// Model is the root of one TUI session.
+// Model is the root of one TUI session. It owns the screens: the key list,
+// always open; the details of one key over it, when open; and one dialog
+// (the wizard, a confirm dialog or the one-time reveal) over both, when
+// open. The topmost is the active screen: it gets the keys and its help is
+// shown. Every screen shares the session's common.Common.
 type Model struct {
 	ctx context.Context
 	st  storage.Store
 	opt Options
 
-	styles          styles.Styles
+	c               *common.Common
 	isDark, noColor bool
 	width, height   int
+	bodyH           int // the height the screens were last given
 
-	screen Screen
-
-	account     model.Account
-	haveAccount bool
-
-	list    keylist.Model
-	detail  detail.Model
-	wizard  wizard.Model
-	reveal  reveal.Model
-	confirm confirm.Model
+	list    *keylist.Model
+	detail  *detail.Model    // nil when closed
+	dialog  common.Component // nil when closed
 	pending pending
 
 	help    help.Model
@@ -98,29 +82,23 @@ func New(ctx context.Context, st storage.Store, opt Options) *Model {
 	}
 	opt = opt.withDefaults()
 	m := &Model{ctx: ctx, st: st, opt: opt, isDark: true, noColor: NoColor(opt.Environ), global: keys.NewGlobal(), tick: tea.Tick}
-	m.styles = styles.New(m.isDark, m.noColor)
-	m.list = keylist.New(m.styles, opt.Location, opt.Now)
+	m.c = &common.Common{Styles: styles.New(m.isDark, m.noColor), Location: opt.Location, Now: opt.Now}
+	if opt.Clipboard != ClipboardOSC52 {
+		m.c.Clipboard = localClipboard(opt.WriteClipboard)
+	}
+	m.list = keylist.New(m.c)
 	m.help = help.New()
-	m.help.Styles = m.styles.Help
-	m.spinner = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(m.styles.Spinner))
+	m.help.Styles = m.c.Styles.Help
+	m.spinner = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(m.c.Styles.Spinner))
 	m.width, m.height = 80, 24
 	m.layout()
 	return m
 }
 
-// Screen is the screen shown now.
-func (m *Model) Screen() Screen { return m.screen }
-
-// List, Detail, Wizard, Reveal and Confirm expose the screens, for tests.
-func (m *Model) List() keylist.Model    { return m.list }
-func (m *Model) Detail() detail.Model   { return m.detail }
-func (m *Model) Wizard() wizard.Model   { return m.wizard }
-func (m *Model) Reveal() reveal.Model   { return m.reveal }
-func (m *Model) Confirm() confirm.Model { return m.confirm }
-func (m *Model) Account() model.Account { return m.account }
+func (m *Model) Account() model.Account { return m.c.Account }
 func (m *Model) ErrorText() string      { return m.errText }
 func (m *Model) InfoText() string       { return m.info }
-func (m *Model) Styles() styles.Styles  { return m.styles }
+func (m *Model) Styles() styles.Styles  { return m.c.Styles }
 func (m *Model) Size() (w, h int)       { return m.width, m.height }
 func (m *Model) Loaded() bool           { return m.list.Snapshot() != nil }
 func (m *Model) LoadedAll() bool        { s := m.list.Snapshot(); return s != nil && s.Complete }
@@ -171,36 +149,51 @@ func (m *Model) scheduleRefresh() tea.Cmd {
 	return m.tick(d, func(time.Time) tea.Msg { return RefreshTickMsg{Seq: seq} })
 }
 
+// restyle builds the session's styles again (background or colour
+// profile changed); the screens read them from common and redo what they
+// cached in SetSize.
 func (m *Model) restyle() {
-	m.styles = styles.New(m.isDark, m.noColor)
-	m.help.Styles = m.styles.Help
-	m.spinner.Style = m.styles.Spinner
-	m.list.SetStyles(m.styles)
-	if m.detail.ClientID() != "" {
-		m.detail.SetStyles(m.styles)
-	}
-	if m.screen == ScreenWizard {
-		m.wizard.SetStyles(m.styles)
-	}
-	m.reveal.SetStyles(m.styles)
-	m.confirm.SetStyles(m.styles)
+	m.c.Styles = styles.New(m.isDark, m.noColor)
+	m.help.Styles = m.c.Styles.Help
+	m.spinner.Style = m.c.Styles.Spinner
+	m.layout()
 }
 
 const headerHeight = 3
 
-// layout hands each screen the area between header and help.
+// layout hands each open screen the area between header and help.
 func (m *Model) layout() {
 	m.help.SetWidth(m.width)
-	h := m.bodyHeight()
-	m.list.SetSize(m.width, h)
-	if m.detail.ClientID() != "" {
-		m.detail.SetSize(m.width, h)
+	m.bodyH = m.bodyHeight()
+	m.list.SetSize(m.width, m.bodyH)
+	if m.detail != nil {
+		m.detail.SetSize(m.width, m.bodyH)
 	}
-	if m.screen == ScreenWizard {
-		m.wizard.SetSize(m.width, h)
+	if m.dialog != nil {
+		m.dialog.SetSize(m.width, m.bodyH)
 	}
-	m.reveal.SetSize(m.width, h)
-	m.confirm.SetSize(m.width, h)
+}
+
+// active is the screen that gets the keys and shows its help: the dialog,
+// else the details, else the list.
+func (m *Model) active() common.Component {
+	switch {
+	case m.dialog != nil:
+		return m.dialog
+	case m.detail != nil:
+		return m.detail
+	}
+	return m.list
+}
+
+// onPage reports whether the list or the details are shown, no dialog:
+// where refresh and dismissing an error apply.
+func (m *Model) onPage() bool { return m.dialog == nil }
+
+// openDialog shows a wizard, confirm dialog or reveal over the page.
+func (m *Model) openDialog(c common.Component) {
+	m.dialog = c
+	m.layout()
 }
 
 func (m *Model) bodyHeight() int { return m.bodyHeightWith(m.helpView()) }
@@ -228,201 +221,192 @@ func (m *Model) setError(what string, err error) {
 
 func (m *Model) clearError() { m.errText, m.errWhat = "", "" }
 
-// Update routes a message.
+// Update routes a message. When it changes what the help takes up, the
+// screens are laid out again.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	if m.bodyHeight() != m.bodyH {
+		m.layout()
+	}
+	return m, cmd
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
-		return m, nil
+		return nil
 	case tea.BackgroundColorMsg:
 		m.isDark = msg.IsDark()
 		m.restyle()
-		return m, nil
+		return nil
 	case tea.ColorProfileMsg:
 		if nc := msg.Profile <= colorprofile.ASCII; nc != m.noColor && (nc || !NoColor(m.opt.Environ)) {
 			m.noColor = nc
 			m.restyle()
 		}
-		return m, nil
+		return nil
 	case spinner.TickMsg:
 		if m.busy == 0 {
-			return m, nil
+			return nil
 		}
 		var cmd tea.Cmd
 		m.spinner, cmd = m.spinner.Update(msg)
-		return m, cmd
+		return cmd
 	case RefreshTickMsg:
 		if msg.Seq != m.refreshSq {
-			return m, nil
+			return nil
 		}
 		cmds := []tea.Cmd{m.scheduleRefresh()}
 		if !m.loading {
 			cmds = append(cmds, m.startLoad(false))
 		}
-		if m.detailShown() {
+		if m.detail != nil {
 			cmds = append(cmds, m.begin(""), m.loadDetail(m.detail.ClientID()))
 		}
-		return m, tea.Batch(cmds...)
+		return tea.Batch(cmds...)
 	case infoExpiredMsg:
 		if msg.ID == m.infoID {
 			m.info = ""
 		}
-		return m, nil
+		return nil
 	case KeysLoadedMsg:
-		return m, m.keysLoaded(msg)
+		return m.keysLoaded(msg)
 	case AccountLoadedMsg:
 		m.end()
 		if msg.Err != nil {
 			m.setError("load the account", msg.Err)
-			return m, nil
+			return nil
 		}
-		if !m.haveAccount {
-			m.account, m.haveAccount = msg.Account, true
+		if !m.c.HaveAccount {
+			m.c.Account, m.c.HaveAccount = msg.Account, true
 		}
-		return m, nil
+		return nil
 	case DetailLoadedMsg:
 		m.end()
 		if msg.Err != nil {
 			m.setError("load the key", msg.Err)
-			return m, nil
+			return nil
 		}
-		if m.detail.ClientID() == msg.ClientID || m.detail.ClientID() == msg.Key.ClientID {
+		if m.detail != nil && (m.detail.ClientID() == msg.ClientID || m.detail.ClientID() == msg.Key.ClientID) {
 			m.detail.SetData(msg.Key, msg.Usage, msg.Audit)
 		}
-		return m, nil
+		return nil
+	case EditKeyLoadedMsg:
+		m.end()
+		w, ok := m.dialog.(*wizard.Model)
+		if !ok || w.ClientID() != msg.ClientID || !w.Loading() {
+			return nil // the form was closed meanwhile
+		}
+		if msg.Err != nil {
+			m.dialog = nil
+			m.setError("load the key", msg.Err)
+			return nil
+		}
+		return m.settle(w, w.SetKey(msg.Key))
 	case KeyCreatedMsg:
 		m.end()
-		m.wizard = wizard.Model{}
-		m.reveal = reveal.New(msg.Key, msg.Secret, false, m.styles, m.clipboard())
-		m.layout()
-		m.screen = ScreenReveal
+		m.openDialog(reveal.New(m.c, msg.Key, msg.Secret, false)) // the wizard goes
 		m.list.Select(msg.Key.ClientID)
 		m.clearError()
-		return m, m.startLoad(false)
+		return m.startLoad(false)
 	case KeyRegeneratedMsg:
 		m.end()
-		m.reveal = reveal.New(msg.Key, msg.Secret, true, m.styles, m.clipboard())
-		m.layout()
-		m.screen = ScreenReveal
+		m.openDialog(reveal.New(m.c, msg.Key, msg.Secret, true))
 		m.clearError()
-		return m, m.startLoad(false)
+		return m.startLoad(false)
 	case KeyEditedMsg:
 		m.end()
-		m.wizard = wizard.Model{}
-		m.screen = m.base()
+		m.dialog = nil
 		m.clearError()
-		cmds := []tea.Cmd{m.setInfo(fmt.Sprintf("Saved changes to %q.", msg.Key.Name)), m.startLoad(false)}
-		if m.screen == ScreenDetail {
-			m.detail.SetData(msg.Key, nil, nil)
-			cmds = append(cmds, m.begin(""), m.loadDetail(msg.Key.ClientID))
-		}
-		return m, tea.Batch(cmds...)
+		return m.afterWrite(msg.Key, fmt.Sprintf("Saved changes to %q.", msg.Key.Name))
 	case KeyRevokedMsg:
 		m.end()
 		text := fmt.Sprintf("Key %q revoked; its allocation went back to the account.", msg.Key.Name)
 		if msg.Key.KeepsAllocation {
 			text = fmt.Sprintf("Key %q revoked; it keeps holding its allocation until released.", msg.Key.Name)
 		}
-		return m, m.afterWrite(msg.Key, text)
+		return m.afterWrite(msg.Key, text)
 	case KeyReleasedMsg:
 		m.end()
-		return m, m.afterWrite(msg.Key, fmt.Sprintf("The allocation of %q went back to the account.", msg.Key.Name))
+		return m.afterWrite(msg.Key, fmt.Sprintf("The allocation of %q went back to the account.", msg.Key.Name))
 	case SubmitFailedMsg:
 		m.end()
-		if m.screen == ScreenWizard {
-			m.wizard.SetSubmitError(msg.Err)
+		if w, ok := m.dialog.(*wizard.Model); ok {
+			w.SetSubmitError(msg.Err)
 		} else {
 			m.setError("save the key", msg.Err)
 		}
-		return m, m.startLoad(false) // the account may have changed under us
+		return m.startLoad(false) // the account may have changed under us
 	case OpFailedMsg:
 		m.end()
 		m.setError(msg.What, msg.Err)
-		return m, m.startLoad(false)
+		return m.startLoad(false)
 
-	// What the screens ask for.
+	// Intents the screens raise (see common.Intents).
 	case keylist.OpenMsg:
-		return m, m.openDetail(keyOfRow(msg.Row))
+		return m.openDetail(msg.ClientID)
 	case keylist.CreateMsg:
-		return m, m.openWizard(nil)
+		return m.openWizard("")
 	case keylist.EditMsg:
-		k := keyOfRow(msg.Row)
-		return m, m.openWizard(&k)
+		return m.openWizard(msg.ClientID)
 	case keylist.RegenerateMsg:
-		return m, m.askRegenerate(keyOfRow(msg.Row))
+		return m.askRegenerate(msg.ClientID)
 	case keylist.RevokeMsg:
-		return m, m.askRevoke(keyOfRow(msg.Row))
+		return m.askRevoke(msg.ClientID)
 	case detail.BackMsg:
-		m.screen = ScreenList
-		m.detail = detail.Model{}
-		return m, nil
+		m.detail = nil
+		return nil
 	case detail.EditMsg:
-		return m, m.openWizard(&msg.Key)
+		return m.openWizard(msg.ClientID)
 	case detail.RegenerateMsg:
-		return m, m.askRegenerate(msg.Key)
+		return m.askRegenerate(msg.ClientID)
 	case detail.RevokeMsg:
-		return m, m.askRevoke(msg.Key)
+		return m.askRevoke(msg.ClientID)
 	case detail.ReleaseMsg:
-		return m, tea.Batch(m.begin("releasing the allocation"), m.releaseKey(msg.Key.ClientID))
+		return tea.Batch(m.begin("releasing the allocation"), m.releaseKey(msg.ClientID))
 	case wizard.CancelMsg:
-		m.wizard = wizard.Model{}
-		m.screen = m.base()
-		return m, nil
+		m.dialog = nil
+		return nil
 	case wizard.SubmitMsg:
 		if msg.Edit != nil {
-			return m, tea.Batch(m.begin("saving the key"), m.editKey(msg.ClientID, *msg.Edit))
+			return tea.Batch(m.begin("saving the key"), m.editKey(msg.ClientID, *msg.Edit))
 		}
-		return m, tea.Batch(m.begin("creating the key"), m.createKey(msg.Spec))
+		return tea.Batch(m.begin("creating the key"), m.createKey(msg.Spec))
 	case confirm.ResultMsg:
-		m.screen = m.base()
+		m.dialog = nil
 		p := m.pending
-		m.pending, m.confirm = pending{}, confirm.Model{}
+		m.pending = pending{}
 		if !msg.Confirmed {
-			return m, nil
+			return nil
 		}
 		if p.regenerate {
-			return m, tea.Batch(m.begin("regenerating the secret"), m.regenerateKey(p.clientID))
+			return tea.Batch(m.begin("regenerating the secret"), m.regenerateKey(p.clientID))
 		}
-		return m, tea.Batch(m.begin("revoking the key"), m.revokeKey(p.clientID, !msg.Option))
+		return tea.Batch(m.begin("revoking the key"), m.revokeKey(p.clientID, !msg.Option))
 	case reveal.DoneMsg:
-		// The secret goes with the reveal model: no other model holds it.
-		m.reveal = reveal.Model{}
-		m.screen = m.base()
-		if m.screen == ScreenDetail {
-			return m, tea.Batch(m.begin(""), m.loadDetail(msg.ClientID))
+		// The secret goes with the reveal: no other model holds it.
+		m.dialog = nil
+		if m.detail != nil {
+			return tea.Batch(m.begin(""), m.loadDetail(msg.ClientID))
 		}
-		return m, nil
-	case reveal.CopiedMsg:
-		var cmd tea.Cmd
-		m.reveal, cmd = m.reveal.Update(msg)
-		return m, cmd
+		return nil
 	case tea.KeyPressMsg:
-		return m, m.key(msg)
+		return m.key(msg)
 	}
-	// Anything else (cursor blinks, paste) goes to the screen shown.
-	return m, m.toScreen(msg)
+	// Anything else (copy results, name checks, cursor blinks, paste) goes
+	// to the screen shown.
+	return m.toScreen(msg)
 }
 
-// detailShown reports whether a key's details are open, on screen or under
-// a wizard, confirm dialog or reveal.
-func (m *Model) detailShown() bool { return m.detail.ClientID() != "" }
-
-// base is the screen a wizard, confirm dialog or reveal returns to: the
-// details when they are open (they may have been closed meanwhile, while
-// the store was answering), else the list.
-func (m *Model) base() Screen {
-	if m.detailShown() {
-		return ScreenDetail
-	}
-	return ScreenList
-}
-
+// afterWrite shows what a write did, reloads the list and refreshes the
+// details when they show the key written.
 func (m *Model) afterWrite(k model.Key, info string) tea.Cmd {
 	m.clearError()
 	cmds := []tea.Cmd{m.setInfo(info), m.startLoad(false)}
-	if m.detailShown() && m.detail.ClientID() == k.ClientID {
-		m.detail.SetData(k, nil, nil)
+	if m.detail != nil && m.detail.ClientID() == k.ClientID {
+		m.detail.SetKey(k)
 		cmds = append(cmds, m.begin(""), m.loadDetail(k.ClientID))
 	}
 	return tea.Batch(cmds...)
@@ -442,9 +426,9 @@ func (m *Model) keysLoaded(msg KeysLoadedMsg) tea.Cmd {
 		m.clearError() // the store is back
 	}
 	if msg.Account.Name != "" {
-		m.account, m.haveAccount = msg.Account, true
-		if m.screen == ScreenWizard {
-			m.wizard.SetAccount(msg.Account)
+		m.c.Account, m.c.HaveAccount = msg.Account, true
+		if w, ok := m.dialog.(*wizard.Model); ok {
+			w.AccountChanged()
 		}
 	}
 	m.list.SetSnapshot(msg.Snap)
@@ -456,110 +440,94 @@ func (m *Model) keysLoaded(msg KeysLoadedMsg) tea.Cmd {
 	return nil
 }
 
-func keyOfRow(r keylist.Row) model.Key {
-	k := model.Key{
-		Name: r.Name, ClientID: r.ClientID, Permissions: r.Perms,
-		QueryAlloc: r.QueryAlloc, QueryUsed: r.QueryUsed,
-		MutationAlloc: r.MutationAlloc, MutationUsed: r.MutationUsed,
-		CreatedAt: time.Unix(r.Created, 0), Status: model.StatusActive, KeepsAllocation: r.Keeps,
-	}
-	if r.Revoked {
-		k.Status = model.StatusRevoked
-	}
-	if r.LastUsed > 0 {
-		t := time.Unix(r.LastUsed, 0)
-		k.LastUsedAt = &t
-	}
-	return k
-}
-
-func (m *Model) openDetail(k model.Key) tea.Cmd {
-	m.detail = detail.New(k, m.styles, m.opt.Location, m.opt.Now)
-	m.screen = ScreenDetail
+// openDetail opens the details of a key, titled with its name from the
+// list until the store answers.
+func (m *Model) openDetail(id string) tea.Cmd {
+	r, _ := m.list.Row(id)
+	m.detail = detail.New(m.c, id, r.Name)
 	m.layout()
-	return tea.Batch(m.begin("loading the key"), m.loadDetail(k.ClientID))
+	return tea.Batch(m.begin("loading the key"), m.loadDetail(id))
 }
 
-func (m *Model) openWizard(edit *model.Key) tea.Cmd {
-	if !m.haveAccount {
+// openWizard opens the creation wizard (id "") or the edit form of a key:
+// filled in at once from the details when they show the key, else once the
+// store answers (the form keeps what is typed meanwhile).
+func (m *Model) openWizard(id string) tea.Cmd {
+	if !m.c.HaveAccount {
 		m.errText, m.errWhat = "the account is still loading; try again in a moment", ""
 		return nil
 	}
-	if edit != nil {
-		m.wizard = wizard.NewEdit(*edit, m.account, m.styles, m.nameChecker(edit.ClientID))
-	} else {
-		m.wizard = wizard.New(m.account, m.styles, m.nameChecker(""))
-	}
-	m.screen = ScreenWizard
 	m.help.ShowAll = false
-	m.layout()
-	return m.wizard.Init()
+	if id == "" {
+		w := wizard.New(m.c, m.nameChecker(""))
+		m.openDialog(w)
+		return w.Init()
+	}
+	w := wizard.NewEdit(m.c, id, m.nameChecker(id))
+	m.openDialog(w)
+	if d := m.detail; d != nil && d.ClientID() == id && d.HasKey() {
+		return tea.Batch(w.Init(), w.SetKey(d.Key()))
+	}
+	return tea.Batch(w.Init(), m.begin("loading the key"), m.loadEditKey(id))
 }
 
-func (m *Model) askRegenerate(k model.Key) tea.Cmd {
-	m.pending = pending{regenerate: true, clientID: k.ClientID}
-	m.confirm = confirm.New(confirm.Spec{
-		Title: "Regenerate the secret of “" + k.Name + "”?",
+// about is what the confirm dialogs say of a key: its name and what it has
+// not used this period, from the details when they show the key, else from
+// the list.
+func (m *Model) about(id string) (name string, query, mutation int64) {
+	if d := m.detail; d != nil && d.ClientID() == id && d.HasKey() {
+		k := d.Key()
+		return k.Name, k.Remaining(model.KindQuery), k.Remaining(model.KindMutation)
+	}
+	r, _ := m.list.Row(id)
+	return r.Name, r.Remaining(model.KindQuery), r.Remaining(model.KindMutation)
+}
+
+func (m *Model) askRegenerate(id string) tea.Cmd {
+	name, _, _ := m.about(id)
+	m.pending = pending{regenerate: true, clientID: id}
+	m.openDialog(confirm.New(m.c, confirm.Spec{
+		Title: "Regenerate the secret of “" + name + "”?",
 		Body: []string{
 			"The previous secret becomes invalid immediately: every service still using it gets 401 until it has the new one.",
 			"Client ID, quotas and usage stay as they are. The new secret is shown once.",
 		},
 		ConfirmLabel: "Regenerate secret",
-	}, m.styles)
-	m.screen = ScreenConfirm
-	m.layout()
+	}))
 	return nil
 }
 
-func (m *Model) askRevoke(k model.Key) tea.Cmd {
-	m.pending = pending{clientID: k.ClientID}
-	m.confirm = confirm.New(confirm.Spec{
-		Title: "Revoke “" + k.Name + "”?",
+func (m *Model) askRevoke(id string) tea.Cmd {
+	name, query, mutation := m.about(id)
+	m.pending = pending{clientID: id}
+	m.openDialog(confirm.New(m.c, confirm.Spec{
+		Title: "Revoke “" + name + "”?",
 		Body: []string{
-			"Client ID " + k.ClientID + " and its secret stop working immediately and for good. Usage history and audit events are kept.",
+			"Client ID " + id + " and its secret stop working immediately and for good. Usage history and audit events are kept.",
 		},
 		ConfirmLabel: "Revoke key",
 		// What goes back is what the key has not used this period: it keeps
 		// holding what it used until the period resets.
 		OptionLabel: fmt.Sprintf("Return its unused allocation to the account (%s Query, %s Mutation)",
-			format.Int(k.Remaining(model.KindQuery)), format.Int(k.Remaining(model.KindMutation))),
+			format.Int(query), format.Int(mutation)),
 		OptionValue: true,
-	}, m.styles)
-	m.screen = ScreenConfirm
-	m.layout()
+	}))
 	return nil
 }
 
-func (m *Model) clipboard() reveal.Clipboard {
-	if m.opt.Clipboard == ClipboardOSC52 {
-		return nil
-	}
-	return localClipboard(m.opt.WriteClipboard)
-}
-
-// inTextField reports whether keys are being typed into a field, where q
-// and ? are text.
-func (m *Model) inTextField() bool {
-	switch m.screen {
-	case ScreenList:
-		return m.list.Filtering()
-	case ScreenWizard:
-		return m.wizard.InTextField()
-	}
-	return false
-}
-
+// key handles the root's own keys (quit, help, dismiss, refresh) where
+// they apply, and hands every other key to the active screen.
 func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
-	if !m.inTextField() {
+	if !common.InTextField(m.active()) {
 		switch {
-		case m.screen == ScreenList && key.Matches(k, m.global.Quit):
+		case m.onPage() && m.detail == nil && key.Matches(k, m.global.Quit):
 			m.quitting = true
 			return tea.Quit
 		case key.Matches(k, m.global.Help):
 			m.help.ShowAll = !m.help.ShowAll
 			m.layout()
 			return nil
-		case (m.screen == ScreenList || m.screen == ScreenDetail) && key.Matches(k, m.global.Dismiss) && (m.errText != "" || m.help.ShowAll):
+		case m.onPage() && key.Matches(k, m.global.Dismiss) && (m.errText != "" || m.help.ShowAll):
 			if m.help.ShowAll {
 				m.help.ShowAll = false
 			} else {
@@ -567,9 +535,9 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 			}
 			m.layout()
 			return nil
-		case (m.screen == ScreenList || m.screen == ScreenDetail) && key.Matches(k, m.global.Refresh):
+		case m.onPage() && key.Matches(k, m.global.Refresh):
 			cmds := []tea.Cmd{m.startLoad(false)}
-			if m.screen == ScreenDetail {
+			if m.detail != nil {
 				cmds = append(cmds, m.begin(""), m.loadDetail(m.detail.ClientID()))
 			}
 			return tea.Batch(cmds...)
@@ -578,70 +546,41 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	return m.toScreen(k)
 }
 
+// toScreen hands a message to the active screen.
 func (m *Model) toScreen(msg tea.Msg) tea.Cmd {
-	var cmd tea.Cmd
-	var intent tea.Msg
-	switch m.screen {
-	case ScreenList:
-		before := m.list.Filtering()
-		m.list, cmd = m.list.Update(msg)
-		intent = m.list.TakeIntent()
-		if m.list.Filtering() != before {
-			m.layout()
-		}
-	case ScreenDetail:
-		m.detail, cmd = m.detail.Update(msg)
-		intent = m.detail.TakeIntent()
-	case ScreenWizard:
-		m.wizard, cmd = m.wizard.Update(msg)
-		intent = m.wizard.TakeIntent()
-	case ScreenReveal:
-		m.reveal, cmd = m.reveal.Update(msg)
-		intent = m.reveal.TakeIntent()
-	case ScreenConfirm:
-		m.confirm, cmd = m.confirm.Update(msg)
-		intent = m.confirm.TakeIntent()
-	}
-	if intent != nil {
-		// Handled now, not through a command: keys already queued behind
-		// this one must reach the screen it opens.
-		_, next := m.Update(intent)
-		return tea.Batch(cmd, next)
-	}
-	return cmd
+	s := m.active()
+	return m.settle(s, s.Update(msg))
 }
 
-// helpMap is the help of the screen shown, plus the root's bindings.
-type helpMap struct {
-	short []key.Binding
-	full  [][]key.Binding
+// settle handles the intent s raised, if any, now rather than through a
+// command: keys already queued behind the one that raised it must reach
+// the screen it opens (see common.Intents).
+func (m *Model) settle(s common.Component, cmd tea.Cmd) tea.Cmd {
+	in := s.TakeIntent()
+	if in == nil {
+		return cmd
+	}
+	return tea.Batch(cmd, m.update(in))
 }
 
-func (h helpMap) ShortHelp() []key.Binding  { return h.short }
-func (h helpMap) FullHelp() [][]key.Binding { return h.full }
+// rootKeyMap is the active screen's help with the root's dismiss binding
+// in front, enabled when there is an error to dismiss.
+type rootKeyMap struct {
+	dismiss key.Binding
+	screen  help.KeyMap
+}
 
-func (m *Model) keyMap() helpMap {
-	var h helpMap
-	switch m.screen {
-	case ScreenList:
-		h = helpMap{m.list.ShortHelp(), m.list.FullHelp()}
-	case ScreenDetail:
-		h = helpMap{m.detail.ShortHelp(), m.detail.FullHelp()}
-	case ScreenWizard:
-		h = helpMap{m.wizard.ShortHelp(), m.wizard.FullHelp()}
-	case ScreenReveal:
-		h = helpMap{m.reveal.ShortHelp(), m.reveal.FullHelp()}
-	case ScreenConfirm:
-		h = helpMap{m.confirm.ShortHelp(), m.confirm.FullHelp()}
-	}
-	if !m.inTextField() && m.screen != ScreenList && m.screen != ScreenDetail {
-		h.short = append(h.short, m.global.Help)
-		h.full = append(h.full, []key.Binding{m.global.Help})
-	}
-	if m.errText != "" && (m.screen == ScreenList || m.screen == ScreenDetail) && !m.inTextField() {
-		h.short = append([]key.Binding{m.global.Dismiss}, h.short...)
-	}
-	return h
+func (h rootKeyMap) ShortHelp() []key.Binding {
+	return append([]key.Binding{h.dismiss}, h.screen.ShortHelp()...)
+}
+
+func (h rootKeyMap) FullHelp() [][]key.Binding { return h.screen.FullHelp() }
+
+func (m *Model) keyMap() help.KeyMap {
+	s := m.active()
+	dismiss := m.global.Dismiss
+	dismiss.SetEnabled(m.errText != "" && m.onPage() && !common.InTextField(s))
+	return rootKeyMap{dismiss: dismiss, screen: s}
 }
 
 // helpView is the help, cut to the width and to what leaves the screen at
@@ -680,8 +619,7 @@ func (m *Model) render() string {
 	b.WriteString(m.header())
 	b.WriteByte('\n')
 	help := m.helpView()
-	body := m.body()
-	b.WriteString(fit(body, m.width, m.bodyHeightWith(help)))
+	b.WriteString(fit(m.active().View(), m.width, m.bodyHeightWith(help)))
 	b.WriteByte('\n')
 	b.WriteString(m.statusLine())
 	b.WriteByte('\n')
@@ -706,28 +644,15 @@ func fit(s string, w, h int) string {
 	return strings.Join(lines, "\n")
 }
 
-func (m *Model) body() string {
-	switch m.screen {
-	case ScreenDetail:
-		return m.detail.View()
-	case ScreenWizard:
-		return m.wizard.View()
-	case ScreenReveal:
-		return m.reveal.View()
-	case ScreenConfirm:
-		return m.confirm.View()
-	}
-	return m.list.View()
-}
-
 func (m *Model) header() string {
-	s := m.styles
+	s := m.c.Styles
 	sep := s.Breadcrumb.Render(" › ")
 	crumbs := s.Breadcrumb.Render("Settings") + sep + s.Breadcrumb.Render("API Access") + sep
+	w, inWizard := m.dialog.(*wizard.Model)
 	switch {
-	case m.detailShown():
-		crumbs += s.Breadcrumb.Render("API Keys") + sep + s.Crumb.Render(ansi.Truncate(m.detail.Key().Name, 24, "…"))
-	case m.screen == ScreenWizard && !m.wizard.Editing():
+	case m.detail != nil:
+		crumbs += s.Breadcrumb.Render("API Keys") + sep + s.Crumb.Render(ansi.Truncate(m.detail.Name(), 24, "…"))
+	case inWizard && !w.Editing():
 		crumbs += s.Breadcrumb.Render("API Keys") + sep + s.Crumb.Render("Generate")
 	default:
 		crumbs += s.Crumb.Render("API Keys")
@@ -739,15 +664,15 @@ func (m *Model) header() string {
 			right += s.Muted.Render(m.busyLabel + "… ")
 		}
 	}
-	right += s.Label.Render("account ") + s.Account.Render(ansi.Truncate(m.account.Name, 20, "…"))
-	if !m.haveAccount {
+	right += s.Label.Render("account ") + s.Account.Render(ansi.Truncate(m.c.Account.Name, 20, "…"))
+	if !m.c.HaveAccount {
 		right = strings.TrimSuffix(right, s.Account.Render(""))
 	}
 	line1 := spread(crumbs, right, m.width)
 
 	var line2 string
-	if m.haveAccount {
-		a := m.account
+	if m.c.HaveAccount {
+		a := m.c.Account
 		exact := func(avail, total int64) string {
 			return format.Int(avail) + " of " + format.Int(total)
 		}
@@ -779,11 +704,11 @@ func spread(left, right string, w int) string {
 }
 
 func (m *Model) statusLine() string {
-	s := m.styles
+	s := m.c.Styles
 	switch {
 	case m.errText != "":
 		text := "✗ " + m.errText
-		if m.screen == ScreenList || m.screen == ScreenDetail {
+		if m.onPage() {
 			text += "  (esc dismisses)"
 		}
 		return s.StatusError.Render(ansi.Truncate(text, m.width, "…"))

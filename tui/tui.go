@@ -21,7 +21,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/keydeck/keydeck/storage"
-	"github.com/keydeck/keydeck/tui/reveal"
+	"github.com/keydeck/keydeck/tui/common"
 )
 
 // ClipboardMode says how "copy" reaches the user's clipboard.
@@ -119,7 +119,7 @@ func Run(ctx context.Context, st storage.Store, opt Options, extra ...tea.Progra
 
 // localClipboard writes the system clipboard, giving up after a while (a
 // clipboard helper waiting for a display must not hang the copy).
-func localClipboard(write func(string) error) reveal.Clipboard {
+func localClipboard(write func(string) error) common.Clipboard {
 	if write == nil {
 		if clipboard.Unsupported {
 			return func(string) error { return errors.New("no system clipboard") }

@@ -11,9 +11,9 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/keydeck/keydeck/tui/common"
 	"github.com/keydeck/keydeck/tui/format"
 	"github.com/keydeck/keydeck/tui/keys"
-	"github.com/keydeck/keydeck/tui/styles"
 )
 
 // ResultMsg is sent when the dialog closes: Confirmed is false for cancel;
@@ -38,6 +38,8 @@ type Spec struct {
 // KeyMap is the dialog's bindings.
 type KeyMap struct {
 	Next, Prev, Toggle, Press, Cancel key.Binding
+	// Help is the root's, listed so the help bar shows it.
+	Help key.Binding
 }
 
 // DefaultKeyMap returns the dialog's bindings.
@@ -48,6 +50,7 @@ func DefaultKeyMap() KeyMap {
 		Toggle: key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "toggle")),
 		Press:  keys.Enter("choose"),
 		Cancel: key.NewBinding(key.WithKeys("esc", "ctrl+c"), key.WithHelp("esc", "cancel")),
+		Help:   keys.NewGlobal().Help,
 	}
 }
 
@@ -60,35 +63,36 @@ const (
 
 // Model is one open dialog.
 type Model struct {
-	intent tea.Msg
+	common.Intents
+	c      *common.Common
 	spec   Spec
 	option bool
 	focus  int
 
-	styles        styles.Styles
 	keys          KeyMap
 	width, height int
 }
 
+var _ common.Component = (*Model)(nil)
+
 // New opens a dialog with the focus on Cancel.
-func New(spec Spec, st styles.Styles) Model {
+func New(c *common.Common, spec Spec) *Model {
 	if spec.CancelLabel == "" {
 		spec.CancelLabel = "Cancel"
 	}
-	return Model{spec: spec, option: spec.OptionValue, focus: focusCancel, styles: st, keys: DefaultKeyMap(), width: 80, height: 20}
+	k := DefaultKeyMap()
+	k.Toggle.SetEnabled(spec.OptionLabel != "")
+	return &Model{c: c, spec: spec, option: spec.OptionValue, focus: focusCancel, keys: k, width: 80, height: 20}
 }
-
-// SetStyles replaces the styles.
-func (m *Model) SetStyles(st styles.Styles) { m.styles = st }
 
 // SetSize sets the area the dialog is centred in.
 func (m *Model) SetSize(w, h int) { m.width, m.height = w, h }
 
 // Option is the checkbox's state.
-func (m Model) Option() bool { return m.option }
+func (m *Model) Option() bool { return m.option }
 
 // FocusedConfirm reports whether enter would confirm.
-func (m Model) FocusedConfirm() bool { return m.focus == focusConfirm }
+func (m *Model) FocusedConfirm() bool { return m.focus == focusConfirm }
 
 func (m *Model) step(d int) {
 	first := focusCancel
@@ -100,15 +104,14 @@ func (m *Model) step(d int) {
 }
 
 // Update handles the dialog's keys.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
-		return m, nil
+		return nil
 	}
 	switch {
 	case key.Matches(k, m.keys.Cancel):
-		m.intent = ResultMsg{Confirmed: false, Option: m.option}
-		return m, nil
+		m.Raise(ResultMsg{Confirmed: false, Option: m.option})
 	case key.Matches(k, m.keys.Next):
 		m.step(1)
 	case key.Matches(k, m.keys.Prev):
@@ -122,40 +125,29 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		case focusOption:
 			m.option = !m.option
 		case focusCancel:
-			m.intent = ResultMsg{Confirmed: false, Option: m.option}
-			return m, nil
+			m.Raise(ResultMsg{Confirmed: false, Option: m.option})
 		case focusConfirm:
-			m.intent = ResultMsg{Confirmed: true, Option: m.option}
-			return m, nil
+			m.Raise(ResultMsg{Confirmed: true, Option: m.option})
 		}
 	}
-	return m, nil
+	return nil
 }
 
-// TakeIntent returns what the last Update asks of the parent (one of the
-// messages above), once. The parent handles it at once, so keys typed right
-// after it cannot reach a screen that is about to close.
-func (m *Model) TakeIntent() tea.Msg {
-	in := m.intent
-	m.intent = nil
-	return in
-}
-
-// ShortHelp implements help.KeyMap.
-func (m Model) ShortHelp() []key.Binding {
-	b := []key.Binding{m.keys.Next, m.keys.Press}
-	if m.spec.OptionLabel != "" {
-		b = append(b, m.keys.Toggle)
-	}
-	return append(b, m.keys.Cancel)
+// ShortHelp implements help.KeyMap (Toggle is enabled only with an option).
+func (m *Model) ShortHelp() []key.Binding {
+	k := m.keys
+	return []key.Binding{k.Next, k.Press, k.Toggle, k.Cancel, k.Help}
 }
 
 // FullHelp implements help.KeyMap.
-func (m Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }
+func (m *Model) FullHelp() [][]key.Binding {
+	k := m.keys
+	return [][]key.Binding{{k.Next, k.Press, k.Toggle, k.Cancel}, {k.Help}}
+}
 
 // View draws the dialog centred in its area.
-func (m Model) View() string {
-	s := m.styles
+func (m *Model) View() string {
+	s := m.c.Styles
 	inner := min(64, max(30, m.width-8))
 	var b strings.Builder
 	b.WriteString(s.Title.Render(m.spec.Title))

@@ -6,7 +6,6 @@ package detail
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
@@ -15,23 +14,23 @@ import (
 
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/tui/chart"
+	"github.com/keydeck/keydeck/tui/common"
 	"github.com/keydeck/keydeck/tui/format"
 	"github.com/keydeck/keydeck/tui/keys"
-	"github.com/keydeck/keydeck/tui/styles"
 )
 
-// Messages the details screen sends.
+// Intents the details screen raises; each names the key by its Client ID.
 type (
 	// BackMsg: back to the list.
 	BackMsg struct{}
 	// EditMsg asks for the edit form.
-	EditMsg struct{ Key model.Key }
+	EditMsg struct{ ClientID string }
 	// RegenerateMsg asks to regenerate the secret (after a confirm).
-	RegenerateMsg struct{ Key model.Key }
+	RegenerateMsg struct{ ClientID string }
 	// RevokeMsg asks to revoke the key (after a confirm).
-	RevokeMsg struct{ Key model.Key }
+	RevokeMsg struct{ ClientID string }
 	// ReleaseMsg asks to free the allocation a revoked key kept.
-	ReleaseMsg struct{ Key model.Key }
+	ReleaseMsg struct{ ClientID string }
 )
 
 // Days is how many days the usage chart covers.
@@ -64,29 +63,27 @@ func DefaultKeyMap() KeyMap {
 
 // Model is the details screen of one key.
 type Model struct {
-	intent tea.Msg
-	key    model.Key
-	usage  []model.UsageDay
-	audit  []model.AuditEvent
-	loaded bool
+	common.Intents
+	c *common.Common
+
+	id, name string    // known from the start
+	key      model.Key // the rest, once loaded
+	hasKey   bool
+	usage    []model.UsageDay
+	audit    []model.AuditEvent
+	loaded   bool
 
 	vp            viewport.Model
-	styles        styles.Styles
 	keys          KeyMap
-	loc           *time.Location
-	now           func() time.Time
 	width, height int
 }
 
-// New opens the screen on a key known so far (e.g. from the list); SetData
-// fills in the rest.
-func New(k model.Key, st styles.Styles, loc *time.Location, now func() time.Time) Model {
-	if loc == nil {
-		loc = time.Local
-	}
-	if now == nil {
-		now = time.Now
-	}
+var _ common.Component = (*Model)(nil)
+
+// New opens the screen on the key with the given Client ID, titled with
+// its name as far as it is known; the metadata shows once SetKey or SetData
+// brings the key, and until then the key's actions are off.
+func New(c *common.Common, clientID, name string) *Model {
 	vp := viewport.New()
 	vp.KeyMap.Left.SetEnabled(false)
 	vp.KeyMap.Right.SetEnabled(false)
@@ -94,33 +91,51 @@ func New(k model.Key, st styles.Styles, loc *time.Location, now func() time.Time
 	vp.KeyMap.HalfPageUp.SetEnabled(false)
 	vp.KeyMap.PageUp.SetKeys("pgup", "ctrl+b")
 	vp.KeyMap.PageDown.SetKeys("pgdown", "space", "ctrl+f")
-	m := Model{key: k, vp: vp, styles: st, keys: DefaultKeyMap(), loc: loc, now: now}
+	m := &Model{c: c, id: clientID, name: name, vp: vp, keys: DefaultKeyMap()}
+	m.enableActions()
 	m.SetSize(80, 20)
 	return m
 }
 
 // ClientID is the key shown.
-func (m Model) ClientID() string { return m.key.ClientID }
+func (m *Model) ClientID() string { return m.id }
 
-// Key is the key shown.
-func (m Model) Key() model.Key { return m.key }
+// Name is the key's name.
+func (m *Model) Name() string { return m.name }
+
+// Key is the key shown, once loaded (HasKey).
+func (m *Model) Key() model.Key { return m.key }
+
+// HasKey reports whether the key itself is in (its usage may not be).
+func (m *Model) HasKey() bool { return m.hasKey }
 
 // Loaded reports whether usage and audit events are in.
-func (m Model) Loaded() bool { return m.loaded }
+func (m *Model) Loaded() bool { return m.loaded }
 
 // SetData shows freshly loaded data.
 func (m *Model) SetData(k model.Key, usage []model.UsageDay, audit []model.AuditEvent) {
-	m.key, m.usage, m.audit, m.loaded = k, usage, audit, true
+	m.usage, m.audit, m.loaded = usage, audit, true
+	m.SetKey(k)
+}
+
+// SetKey shows a key as changed by a write, keeping usage and audit events
+// until they are loaded again.
+func (m *Model) SetKey(k model.Key) {
+	m.key, m.hasKey, m.name = k, true, k.Name
+	m.enableActions()
 	m.render()
 }
 
-// SetStyles replaces the styles.
-func (m *Model) SetStyles(st styles.Styles) {
-	m.styles = st
-	m.render()
+// enableActions turns on the bindings that apply to the key as it is.
+func (m *Model) enableActions() {
+	active := m.hasKey && m.key.Active()
+	m.keys.Edit.SetEnabled(active)
+	m.keys.Regenerate.SetEnabled(active)
+	m.keys.Revoke.SetEnabled(active)
+	m.keys.Release.SetEnabled(m.hasKey && !active && m.key.KeepsAllocation)
 }
 
-// SetSize sets the area.
+// SetSize sets the area (and redraws with the current styles).
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
 	m.vp.SetWidth(w)
@@ -134,92 +149,63 @@ func (m *Model) render() {
 	m.vp.SetYOffset(y)
 }
 
-// Update handles the screen's keys.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+// Update handles the screen's keys. The key's actions are bindings enabled
+// only when they apply (enableActions).
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
-		return m, nil
+		return nil
 	}
-	active := m.key.Active()
 	switch {
 	case key.Matches(k, m.keys.Back):
-		m.intent = BackMsg{}
-		return m, nil
+		m.Raise(BackMsg{})
 	case key.Matches(k, m.keys.Edit):
-		if active {
-			m.intent = EditMsg{m.key}
-			return m, nil
-		}
+		m.Raise(EditMsg{m.id})
 	case key.Matches(k, m.keys.Regenerate):
-		if active {
-			m.intent = RegenerateMsg{m.key}
-			return m, nil
-		}
+		m.Raise(RegenerateMsg{m.id})
 	case key.Matches(k, m.keys.Revoke):
-		if active {
-			m.intent = RevokeMsg{m.key}
-			return m, nil
-		}
+		m.Raise(RevokeMsg{m.id})
 	case key.Matches(k, m.keys.Release):
-		if !active && m.key.KeepsAllocation {
-			m.intent = ReleaseMsg{m.key}
-			return m, nil
-		}
+		m.Raise(ReleaseMsg{m.id})
 	default:
 		var cmd tea.Cmd
 		m.vp, cmd = m.vp.Update(msg)
-		return m, cmd
+		return cmd
 	}
-	return m, nil
-}
-
-// TakeIntent returns what the last Update asks of the parent (one of the
-// messages above), once. The parent handles it at once, so keys typed right
-// after it cannot reach a screen that is about to close.
-func (m *Model) TakeIntent() tea.Msg {
-	in := m.intent
-	m.intent = nil
-	return in
+	return nil
 }
 
 // ShortHelp implements help.KeyMap.
-func (m Model) ShortHelp() []key.Binding {
+func (m *Model) ShortHelp() []key.Binding {
 	k := m.keys
-	if !m.key.Active() {
-		if m.key.KeepsAllocation {
-			return []key.Binding{k.Release, k.Down, k.Back, k.Help}
-		}
-		return []key.Binding{k.Down, k.Back, k.Help}
-	}
-	return []key.Binding{k.Edit, k.Regenerate, k.Revoke, k.Down, k.Back, k.Help}
+	return []key.Binding{k.Edit, k.Regenerate, k.Revoke, k.Release, k.Down, k.Back, k.Help}
 }
 
 // FullHelp implements help.KeyMap.
-func (m Model) FullHelp() [][]key.Binding {
+func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
-	actions := []key.Binding{k.Edit, k.Regenerate, k.Revoke}
-	if !m.key.Active() {
-		actions = nil
-		if m.key.KeepsAllocation {
-			actions = []key.Binding{k.Release}
-		}
-	}
-	return [][]key.Binding{actions, {k.Up, k.Down, k.PageUp, k.PageDown}, {k.Refresh, k.Back, k.Help}}
+	return [][]key.Binding{{k.Edit, k.Regenerate, k.Revoke, k.Release}, {k.Up, k.Down, k.PageUp, k.PageDown}, {k.Refresh, k.Back, k.Help}}
 }
 
 // View draws the screen.
-func (m Model) View() string { return m.vp.View() }
+func (m *Model) View() string { return m.vp.View() }
 
-func (m Model) content() string {
-	s := m.styles
+func (m *Model) content() string {
+	s := m.c.Styles
 	k := m.key
 	w := m.width
 	var b strings.Builder
+	if !m.hasKey {
+		b.WriteString(s.Title.Render(m.name) + "\n\n")
+		b.WriteString("  " + s.Label.Render(fmt.Sprintf("%-13s", "Client ID")) + s.Value.Render(m.id) + "\n")
+		b.WriteString(s.Muted.Render("  loading…") + "\n")
+		return b.String()
+	}
 	status := s.Good.Render("● active")
 	if !k.Active() {
 		status = s.Bad.Render("× revoked")
 		if k.RevokedAt != nil {
-			status += s.Muted.Render(" " + format.Minute(*k.RevokedAt, m.loc))
+			status += s.Muted.Render(" " + format.Minute(*k.RevokedAt, m.c.Location))
 		}
 	}
 	b.WriteString(s.Title.Render(k.Name) + "  " + status + "\n\n")
@@ -228,16 +214,16 @@ func (m Model) content() string {
 	}
 	row("Client ID", s.Value.Render(k.ClientID))
 	secret := "kds_…" + k.SecretHint
-	row("Secret", s.Value.Render(secret)+s.Muted.Render("  set "+format.Minute(k.SecretRotatedAt, m.loc)+" · shown only once"))
+	row("Secret", s.Value.Render(secret)+s.Muted.Render("  set "+format.Minute(k.SecretRotatedAt, m.c.Location)+" · shown only once"))
 	row("Permissions", s.Value.Render(strings.Join(k.Permissions.List(), ", ")))
-	row("Created", s.Value.Render(format.Minute(k.CreatedAt, m.loc)))
+	row("Created", s.Value.Render(format.Minute(k.CreatedAt, m.c.Location)))
 	last := "never"
 	if k.LastUsedAt != nil {
-		last = format.Ago(*k.LastUsedAt, m.now()) + " (" + format.Minute(*k.LastUsedAt, m.loc) + ")"
+		last = format.Ago(*k.LastUsedAt, m.c.Now()) + " (" + format.Minute(*k.LastUsedAt, m.c.Location) + ")"
 	}
 	row("Last used", s.Value.Render(last))
 	if k.ResetsAt != nil {
-		row("Period", s.Value.Render("resets "+format.Minute(*k.ResetsAt, m.loc))+s.Muted.Render(" (start of the month, UTC)"))
+		row("Period", s.Value.Render("resets "+format.Minute(*k.ResetsAt, m.c.Location))+s.Muted.Render(" (start of the month, UTC)"))
 	} else {
 		row("Period", s.Value.Render("never resets"))
 	}
@@ -270,8 +256,8 @@ func (m Model) content() string {
 
 type styleFn func(string) string
 
-func (m Model) usageView() string {
-	s := m.styles
+func (m *Model) usageView() string {
+	s := m.c.Styles
 	var b strings.Builder
 	if !m.loaded {
 		return s.Title.Render("Usage, last 30 days") + "\n" + s.Muted.Render("  loading…") + "\n"
@@ -333,8 +319,8 @@ func (m Model) usageView() string {
 	return b.String()
 }
 
-func (m Model) auditView() string {
-	s := m.styles
+func (m *Model) auditView() string {
+	s := m.c.Styles
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Audit events") + "\n")
 	if !m.loaded {
@@ -344,7 +330,7 @@ func (m Model) auditView() string {
 		return b.String() + s.Muted.Render("  none") + "\n"
 	}
 	for _, e := range m.audit {
-		line := fmt.Sprintf("%s  %-14s %s", format.Minute(e.At, m.loc), e.Action, model.Sanitize(e.Actor, 40))
+		line := fmt.Sprintf("%s  %-14s %s", format.Minute(e.At, m.c.Location), e.Action, model.Sanitize(e.Actor, 40))
 		if e.Details != "" {
 			line += "  " + model.Sanitize(format.Details(e.Details), 300)
 		}

@@ -16,23 +16,24 @@ import (
 
 	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/tui/chart"
+	"github.com/keydeck/keydeck/tui/common"
 	"github.com/keydeck/keydeck/tui/format"
 	"github.com/keydeck/keydeck/tui/keys"
-	"github.com/keydeck/keydeck/tui/styles"
 )
 
-// Messages the list sends to its parent.
+// Intents the list raises; each names the key by its Client ID (Row looks
+// up what the list knows of it).
 type (
 	// OpenMsg asks for the details of a key.
-	OpenMsg struct{ Row Row }
+	OpenMsg struct{ ClientID string }
 	// CreateMsg asks for the creation wizard.
 	CreateMsg struct{}
 	// EditMsg asks to edit a key.
-	EditMsg struct{ Row Row }
+	EditMsg struct{ ClientID string }
 	// RegenerateMsg asks to regenerate a key's secret (after a confirm).
-	RegenerateMsg struct{ Row Row }
+	RegenerateMsg struct{ ClientID string }
 	// RevokeMsg asks to revoke a key (after a confirm).
-	RevokeMsg struct{ Row Row }
+	RevokeMsg struct{ ClientID string }
 )
 
 // KeyMap is the list's bindings.
@@ -76,11 +77,9 @@ func DefaultKeyMap() KeyMap {
 
 // Model is the key table.
 type Model struct {
-	intent tea.Msg
-	styles styles.Styles
-	keys   KeyMap
-	loc    *time.Location
-	now    func() time.Time
+	common.Intents
+	c    *common.Common
+	keys KeyMap
 
 	snap   *Snapshot
 	view   []int32 // indices into snap.Rows: filtered, in sort order
@@ -99,40 +98,34 @@ type Model struct {
 	lay           layout
 }
 
+var (
+	_ common.Component = (*Model)(nil)
+	_ common.TextInput = (*Model)(nil)
+)
+
 // New returns an empty list; it shows "loading" until SetSnapshot.
-func New(st styles.Styles, loc *time.Location, now func() time.Time) Model {
-	if loc == nil {
-		loc = time.Local
-	}
-	if now == nil {
-		now = time.Now
-	}
+func New(c *common.Common) *Model {
 	f := textinput.New()
 	f.Prompt = "/ "
 	f.Placeholder = "name or Client ID"
 	f.CharLimit = 80
-	f.SetStyles(st.Input)
-	m := Model{styles: st, keys: DefaultKeyMap(), loc: loc, now: now, filter: f, sort: storage.SortCreated}
+	m := &Model{c: c, keys: DefaultKeyMap(), filter: f, sort: storage.SortCreated}
 	m.SetSize(80, 20)
 	return m
 }
 
-// SetStyles replaces the styles.
-func (m *Model) SetStyles(st styles.Styles) {
-	m.styles = st
-	m.filter.SetStyles(st.Input)
-}
-
-// SetSize sets the area the table draws in.
+// SetSize sets the area the table draws in (and restyles the filter field
+// with the current styles).
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
+	m.filter.SetStyles(m.c.Styles.Input)
 	m.lay = computeLayout(w)
 	m.filter.SetWidth(max(10, w-4))
 	m.clamp()
 }
 
 // Snapshot returns the data shown.
-func (m Model) Snapshot() *Snapshot { return m.snap }
+func (m *Model) Snapshot() *Snapshot { return m.snap }
 
 // SetSnapshot shows new data, keeping the selected key under the cursor
 // when it is still there.
@@ -143,33 +136,51 @@ func (m *Model) SetSnapshot(s *Snapshot) {
 
 // Filtering reports whether the filter field has the focus (so keys are
 // text, and q does not quit).
-func (m Model) Filtering() bool { return m.filtering }
+func (m *Model) Filtering() bool { return m.filtering }
+
+// InTextField implements common.TextInput: the filter field takes text.
+func (m *Model) InTextField() bool { return m.filtering }
 
 // Query is the applied filter.
-func (m Model) Query() string { return m.query }
+func (m *Model) Query() string { return m.query }
 
 // ShowRevoked reports whether revoked keys are listed.
-func (m Model) ShowRevoked() bool { return m.showRevoked }
+func (m *Model) ShowRevoked() bool { return m.showRevoked }
 
 // Sort is the current order.
-func (m Model) Sort() storage.Sort { return m.sort }
+func (m *Model) Sort() storage.Sort { return m.sort }
 
 // Visible is how many keys pass the filter.
-func (m Model) Visible() int { return len(m.view) }
+func (m *Model) Visible() int { return len(m.view) }
 
 // Cursor is the position of the selection among the visible keys.
-func (m Model) Cursor() int { return m.cursor }
+func (m *Model) Cursor() int { return m.cursor }
 
 // Selected returns the row under the cursor.
-func (m Model) Selected() (Row, bool) {
+func (m *Model) Selected() (Row, bool) {
 	if m.snap == nil || m.cursor < 0 || m.cursor >= len(m.view) {
 		return Row{}, false
 	}
 	return m.snap.Rows[m.view[m.cursor]], true
 }
 
+// Row returns the loaded row of the key with the given Client ID.
+func (m *Model) Row(clientID string) (Row, bool) {
+	if r, ok := m.Selected(); ok && r.ClientID == clientID {
+		return r, true // the usual case: the key under the cursor
+	}
+	if m.snap != nil {
+		for i := range m.snap.Rows {
+			if m.snap.Rows[i].ClientID == clientID {
+				return m.snap.Rows[i], true
+			}
+		}
+	}
+	return Row{}, false
+}
+
 // Empty reports whether the account has no keys at all (the empty state).
-func (m Model) Empty() bool {
+func (m *Model) Empty() bool {
 	return m.snap != nil && m.snap.Complete && len(m.snap.Rows) == 0
 }
 
@@ -255,13 +266,13 @@ func (m *Model) move(d int) {
 }
 
 // Update handles the list's keys.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if m.filtering {
 		return m.updateFilter(msg)
 	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
-		return m, nil
+		return nil
 	}
 	row, has := m.Selected()
 	switch {
@@ -278,38 +289,32 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case key.Matches(k, m.keys.End):
 		m.move(len(m.view))
 	case key.Matches(k, m.keys.Create):
-		m.intent = CreateMsg{}
-		return m, nil
+		m.Raise(CreateMsg{})
 	case key.Matches(k, m.keys.Open):
-		if m.Empty() {
-			m.intent = CreateMsg{}
-			return m, nil
-		}
-		if has {
-			m.intent = OpenMsg{row}
-			return m, nil
+		switch {
+		case m.Empty():
+			m.Raise(CreateMsg{})
+		case has:
+			m.Raise(OpenMsg{row.ClientID})
 		}
 	case key.Matches(k, m.keys.Edit):
 		if has && row.Active() {
-			m.intent = EditMsg{row}
-			return m, nil
+			m.Raise(EditMsg{row.ClientID})
 		}
 	case key.Matches(k, m.keys.Regenerate):
 		if has && row.Active() {
-			m.intent = RegenerateMsg{row}
-			return m, nil
+			m.Raise(RegenerateMsg{row.ClientID})
 		}
 	case key.Matches(k, m.keys.Revoke):
 		if has && row.Active() {
-			m.intent = RevokeMsg{row}
-			return m, nil
+			m.Raise(RevokeMsg{row.ClientID})
 		}
 	case key.Matches(k, m.keys.Filter):
 		m.filtering = true
 		m.filter.SetValue(m.query)
 		m.filter.CursorEnd()
 		m.clamp()
-		return m, m.filter.Focus()
+		return m.filter.Focus()
 	case key.Matches(k, m.keys.ClearFilter):
 		if m.query != "" {
 			m.query = ""
@@ -330,10 +335,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		m.rebuild(false)
 	}
-	return m, nil
+	return nil
 }
 
-func (m Model) updateFilter(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) updateFilter(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
 		case key.Matches(k, m.keys.ClearFilter):
@@ -345,15 +350,15 @@ func (m Model) updateFilter(msg tea.Msg) (Model, tea.Cmd) {
 				m.rebuild(false)
 			}
 			m.clamp()
-			return m, nil
+			return nil
 		case key.Matches(k, m.keys.ApplyFilter):
 			m.filtering = false
 			m.filter.Blur()
 			m.clamp()
-			if k.String() != "enter" {
-				return m.Update(msg)
+			if key.Matches(k, m.keys.Up, m.keys.Down) {
+				return m.Update(msg) // and move
 			}
-			return m, nil
+			return nil
 		}
 	}
 	var cmd tea.Cmd
@@ -365,20 +370,11 @@ func (m Model) updateFilter(msg tea.Msg) (Model, tea.Cmd) {
 		m.rebuild(narrow)
 		m.move(0)
 	}
-	return m, cmd
-}
-
-// TakeIntent returns what the last Update asks of the parent (one of the
-// messages above), once. The parent handles it at once, so keys typed right
-// after it cannot reach a screen that is about to close.
-func (m *Model) TakeIntent() tea.Msg {
-	in := m.intent
-	m.intent = nil
-	return in
+	return cmd
 }
 
 // ShortHelp implements help.KeyMap for the current state.
-func (m Model) ShortHelp() []key.Binding {
+func (m *Model) ShortHelp() []key.Binding {
 	k := m.keys
 	if m.filtering {
 		return []key.Binding{k.ApplyFilter, k.ClearFilter}
@@ -388,15 +384,13 @@ func (m Model) ShortHelp() []key.Binding {
 	}
 	up := k.Up
 	up.SetHelp("↑/↓", "move")
-	b := []key.Binding{up, k.Open, k.Create, k.Filter}
-	if m.query != "" {
-		b = append(b, k.ClearFilter)
-	}
-	return append(b, k.Help, k.Quit, k.ToggleRevoked, k.Sort)
+	clear := k.ClearFilter // a copy: esc must still close an empty filter
+	clear.SetEnabled(m.query != "")
+	return []key.Binding{up, k.Open, k.Create, k.Filter, clear, k.Help, k.Quit, k.ToggleRevoked, k.Sort}
 }
 
 // FullHelp implements help.KeyMap.
-func (m Model) FullHelp() [][]key.Binding {
+func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
 	if m.filtering {
 		return [][]key.Binding{{k.ApplyFilter, k.ClearFilter}}
@@ -493,8 +487,8 @@ func rcell(s string, w int) string {
 }
 
 // View draws the table, or the empty or loading state.
-func (m Model) View() string {
-	s := m.styles
+func (m *Model) View() string {
+	s := m.c.Styles
 	if m.snap == nil {
 		return s.Muted.Render("  Loading keys…")
 	}
@@ -528,8 +522,8 @@ func (m Model) View() string {
 	return b.String()
 }
 
-func (m Model) noMatch() string {
-	s := m.styles
+func (m *Model) noMatch() string {
+	s := m.c.Styles
 	switch {
 	case m.query != "":
 		return s.Muted.Render("  No keys match “" + m.query + "”. esc clears the filter.")
@@ -539,8 +533,8 @@ func (m Model) noMatch() string {
 	return s.Muted.Render("  No keys.")
 }
 
-func (m Model) emptyView() string {
-	s := m.styles
+func (m *Model) emptyView() string {
+	s := m.c.Styles
 	box := lipgloss.JoinVertical(lipgloss.Center,
 		s.Title.Render("You have no API keys yet"),
 		"",
@@ -554,7 +548,7 @@ func (m Model) emptyView() string {
 	return lipgloss.Place(m.width, max(1, m.height), lipgloss.Center, lipgloss.Center, box)
 }
 
-func (m Model) headerLine() string {
+func (m *Model) headerLine() string {
 	l := m.lay
 	parts := []string{
 		strings.Repeat(" ", selW) + cell("Name", l.name),
@@ -570,14 +564,14 @@ func (m Model) headerLine() string {
 	if l.last > 0 {
 		parts = append(parts, cell("Last used", l.last))
 	}
-	return m.styles.TableHeader.Render(cell(strings.Join(parts, " "), m.width))
+	return m.c.Styles.TableHeader.Render(cell(strings.Join(parts, " "), m.width))
 }
 
-func (m Model) quota(used, alloc int64, w int, fill lipgloss.Style, plain bool) string {
+func (m *Model) quota(used, alloc int64, w int, fill lipgloss.Style, plain bool) string {
 	l := m.lay
 	text := format.UsedOf(used, alloc, !l.exact)
 	tw := w - l.bar - 1
-	st := m.styles
+	st := m.c.Styles
 	if plain {
 		p := lipgloss.Style{}
 		return rcell(text, tw) + " " + chart.Bar(used, alloc, l.bar, p, p, p)
@@ -585,8 +579,8 @@ func (m Model) quota(used, alloc int64, w int, fill lipgloss.Style, plain bool) 
 	return rcell(text, tw) + " " + chart.Bar(used, alloc, l.bar, fill, st.EmptyBar, st.FullBar)
 }
 
-func (m Model) rowLine(r *Row, selected bool) string {
-	s := m.styles
+func (m *Model) rowLine(r *Row, selected bool) string {
+	s := m.c.Styles
 	l := m.lay
 	plain := selected || r.Revoked // one style over the whole line
 	mark := "  "
@@ -604,9 +598,9 @@ func (m Model) rowLine(r *Row, selected bool) string {
 	}
 	var created string
 	if l.createdTime {
-		created = format.Minute(time.Unix(r.Created, 0), m.loc)
+		created = format.Minute(time.Unix(r.Created, 0), m.c.Location)
 	} else {
-		created = format.Date(time.Unix(r.Created, 0), m.loc)
+		created = format.Date(time.Unix(r.Created, 0), m.c.Location)
 	}
 	text := func(str string, w int, st lipgloss.Style) string {
 		c := cell(str, w)
@@ -634,7 +628,7 @@ func (m Model) rowLine(r *Row, selected bool) string {
 	if l.last > 0 {
 		last := "never"
 		if r.LastUsed > 0 {
-			last = format.Ago(time.Unix(r.LastUsed, 0), m.now())
+			last = format.Ago(time.Unix(r.LastUsed, 0), m.c.Now())
 		}
 		parts = append(parts, text(last, l.last, s.Muted))
 	}
@@ -651,8 +645,8 @@ func (m Model) rowLine(r *Row, selected bool) string {
 	return line
 }
 
-func (m Model) footer() string {
-	s := m.styles
+func (m *Model) footer() string {
+	s := m.c.Styles
 	n := len(m.view)
 	var b strings.Builder
 	if n == 0 {

@@ -11,8 +11,13 @@ import (
 
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/tui/common"
 	"github.com/keydeck/keydeck/tui/styles"
 )
+
+func testCommon() *common.Common {
+	return &common.Common{Styles: styles.New(true, true), Location: time.UTC, Now: time.Now}
+}
 
 func rows(n int) []Row {
 	out := make([]Row, n)
@@ -40,14 +45,14 @@ func k(s string) tea.KeyPressMsg {
 }
 
 func TestOnlyVisibleRowsAreDrawn(t *testing.T) {
-	m := New(styles.New(true, true), time.UTC, nil)
+	m := New(testCommon())
 	m.SetSize(80, 10)
 	m.SetSnapshot(NewSnapshotRows(rows(100_000), 100_000, true))
 	view := ansi.Strip(m.View())
 	if n := strings.Count(view, "kdc_"); n != 8 {
 		t.Fatalf("%d rows drawn in 10 lines, want 8", n)
 	}
-	m, _ = m.Update(k("end"))
+	m.Update(k("end"))
 	if r, _ := m.Selected(); r.Name != "key-00001" {
 		t.Fatalf("end selected %q", r.Name)
 	}
@@ -58,11 +63,11 @@ func TestOnlyVisibleRowsAreDrawn(t *testing.T) {
 }
 
 func TestSelectionSurvivesReload(t *testing.T) {
-	m := New(styles.New(true, true), time.UTC, nil)
+	m := New(testCommon())
 	m.SetSize(80, 10)
 	m.SetSnapshot(NewSnapshotRows(rows(50), 50, true))
 	for range 5 {
-		m, _ = m.Update(k("down"))
+		m.Update(k("down"))
 	}
 	want, _ := m.Selected()
 	// a new key arrives on top: the cursor follows the selected key
@@ -87,7 +92,7 @@ func TestLayoutUsesWideScreens(t *testing.T) {
 }
 
 func TestEmptyAndIntents(t *testing.T) {
-	m := New(styles.New(true, true), time.UTC, nil)
+	m := New(testCommon())
 	m.SetSize(80, 20)
 	if !strings.Contains(m.View(), "Loading keys") {
 		t.Fatal("no loading state")
@@ -96,13 +101,13 @@ func TestEmptyAndIntents(t *testing.T) {
 	if !m.Empty() || !strings.Contains(ansi.Strip(m.View()), "You have no API keys yet") {
 		t.Fatal("no empty state")
 	}
-	m, _ = m.Update(k("enter"))
+	m.Update(k("enter"))
 	if _, ok := m.TakeIntent().(CreateMsg); !ok {
 		t.Fatal("enter on the empty state does not ask for the wizard")
 	}
 	m.SetSnapshot(NewSnapshotRows(rows(3), 3, true))
-	m, _ = m.Update(k("enter"))
-	if o, ok := m.TakeIntent().(OpenMsg); !ok || o.Row.Name != "key-00003" {
+	m.Update(k("enter"))
+	if o, ok := m.TakeIntent().(OpenMsg); !ok || o.ClientID != rows(3)[0].ClientID {
 		t.Fatal("enter does not open the selected key")
 	}
 	if m.TakeIntent() != nil {
@@ -111,8 +116,8 @@ func TestEmptyAndIntents(t *testing.T) {
 	rs := rows(2)
 	rs[0].Revoked = true
 	m.SetSnapshot(NewSnapshotRows(rs, 2, true))
-	m, _ = m.Update(k("v"))
-	m, _ = m.Update(k("x"))
+	m.Update(k("v"))
+	m.Update(k("x"))
 	if m.TakeIntent() != nil {
 		t.Fatal("a revoked key can be revoked again")
 	}

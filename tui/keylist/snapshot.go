@@ -142,3 +142,10 @@ func (s *Snapshot) Len() int {
 	}
 	return len(s.Rows)
 }
+
+// Remaining is what the key has not used of its allocation of a kind this
+// period (what revoking it can give back), by model.Key's rule.
+func (r Row) Remaining(kind model.Kind) int64 {
+	k := model.Key{QueryAlloc: r.QueryAlloc, QueryUsed: r.QueryUsed, MutationAlloc: r.MutationAlloc, MutationUsed: r.MutationUsed}
+	return k.Remaining(kind)
+}

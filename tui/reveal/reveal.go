@@ -12,14 +12,10 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/tui/common"
 	"github.com/keydeck/keydeck/tui/format"
 	"github.com/keydeck/keydeck/tui/keys"
-	"github.com/keydeck/keydeck/tui/styles"
 )
-
-// Clipboard writes text to the local system clipboard. Nil means there is
-// none to use (over SSH): only OSC 52 is sent.
-type Clipboard func(text string) error
 
 // Messages the reveal screen sends.
 type (
@@ -38,6 +34,8 @@ type (
 // KeyMap is the reveal screen's bindings.
 type KeyMap struct {
 	CopySecret, CopyID, Next, Prev, Press, Leave key.Binding
+	// Help is the root's, listed so the help bar shows it.
+	Help key.Binding
 }
 
 // DefaultKeyMap returns the reveal screen's bindings.
@@ -49,6 +47,7 @@ func DefaultKeyMap() KeyMap {
 		Prev:       keys.Prev(),
 		Press:      keys.Enter("choose"),
 		Leave:      key.NewBinding(key.WithKeys("esc", "ctrl+c", "q"), key.WithHelp("", "")),
+		Help:       keys.NewGlobal().Help,
 	}
 }
 
@@ -61,7 +60,8 @@ const (
 
 // Model is the reveal screen.
 type Model struct {
-	intent      tea.Msg
+	common.Intents
+	c           *common.Common
 	key         model.Key
 	secret      string
 	regenerated bool
@@ -70,37 +70,35 @@ type Model struct {
 	status string // what the last copy did
 	warn   bool   // the user tried to leave without confirming
 
-	clip          Clipboard
-	styles        styles.Styles
 	keys          KeyMap
 	width, height int
 }
 
-// New shows secret for key. regenerated picks the wording.
-func New(k model.Key, secret string, regenerated bool, st styles.Styles, clip Clipboard) Model {
-	return Model{key: k, secret: secret, regenerated: regenerated, clip: clip, styles: st, keys: DefaultKeyMap(), width: 80, height: 20}
-}
+var _ common.Component = (*Model)(nil)
 
-// SetStyles replaces the styles.
-func (m *Model) SetStyles(st styles.Styles) { m.styles = st }
+// New shows secret for key. regenerated picks the wording. Copies go to
+// the terminal with OSC 52 and, when c has one, to the local clipboard.
+func New(c *common.Common, k model.Key, secret string, regenerated bool) *Model {
+	return &Model{c: c, key: k, secret: secret, regenerated: regenerated, keys: DefaultKeyMap(), width: 80, height: 20}
+}
 
 // SetSize sets the area.
 func (m *Model) SetSize(w, h int) { m.width, m.height = w, h }
 
 // Key is the key whose secret is shown.
-func (m Model) Key() model.Key { return m.key }
+func (m *Model) Key() model.Key { return m.key }
 
 // HasSecret reports whether the model still holds a secret.
-func (m Model) HasSecret() bool { return m.secret != "" }
+func (m *Model) HasSecret() bool { return m.secret != "" }
 
 // Focus is the focused button (0 copy secret, 1 copy Client ID, 2 stored).
-func (m Model) Focus() int { return m.focus }
+func (m *Model) Focus() int { return m.focus }
 
 // Status is the text of the last copy's outcome.
-func (m Model) Status() string { return m.status }
+func (m *Model) Status() string { return m.status }
 
-func (m Model) copy(what, text string) tea.Cmd {
-	clip := m.clip
+func (m *Model) copy(what, text string) tea.Cmd {
+	clip := m.c.Clipboard
 	local := func() tea.Msg {
 		if clip == nil {
 			return CopiedMsg{What: what}
@@ -111,7 +109,7 @@ func (m Model) copy(what, text string) tea.Cmd {
 }
 
 // Update handles the screen's keys and copy results.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case CopiedMsg:
 		switch {
@@ -122,16 +120,16 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		default:
 			m.status = msg.What + " sent to your terminal's clipboard with OSC 52. If nothing is pasted, your terminal ignores OSC 52: select it and copy it by hand."
 		}
-		return m, nil
+		return nil
 	case tea.KeyPressMsg:
 		m.warn = false
 		switch {
 		case key.Matches(msg, m.keys.CopySecret):
 			m.focus = btnCopySecret
-			return m, m.copy("Client Secret", m.secret)
+			return m.copy("Client Secret", m.secret)
 		case key.Matches(msg, m.keys.CopyID):
 			m.focus = btnCopyID
-			return m, m.copy("Client ID", m.key.ClientID)
+			return m.copy("Client ID", m.key.ClientID)
 		case key.Matches(msg, m.keys.Next):
 			m.focus = (m.focus + 1) % nButtons
 		case key.Matches(msg, m.keys.Prev):
@@ -139,36 +137,37 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		case key.Matches(msg, m.keys.Press):
 			switch m.focus {
 			case btnCopySecret:
-				return m, m.copy("Client Secret", m.secret)
+				return m.copy("Client Secret", m.secret)
 			case btnCopyID:
-				return m, m.copy("Client ID", m.key.ClientID)
+				return m.copy("Client ID", m.key.ClientID)
 			case btnStored:
 				id := m.key.ClientID
 				m.secret = ""
-				m.intent = DoneMsg{ClientID: id}
-				return m, nil
+				m.Raise(DoneMsg{ClientID: id})
 			}
 		case key.Matches(msg, m.keys.Leave):
 			m.warn = true
 			m.focus = btnStored
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // ShortHelp implements help.KeyMap.
-func (m Model) ShortHelp() []key.Binding {
-	return []key.Binding{m.keys.CopySecret, m.keys.CopyID, m.keys.Next, m.keys.Press}
+func (m *Model) ShortHelp() []key.Binding {
+	k := m.keys
+	return []key.Binding{k.CopySecret, k.CopyID, k.Next, k.Press, k.Help}
 }
 
 // FullHelp implements help.KeyMap.
-func (m Model) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{m.keys.CopySecret, m.keys.CopyID}, {m.keys.Next, m.keys.Prev, m.keys.Press}}
+func (m *Model) FullHelp() [][]key.Binding {
+	k := m.keys
+	return [][]key.Binding{{k.CopySecret, k.CopyID}, {k.Next, k.Prev, k.Press}, {k.Help}}
 }
 
 // View draws the screen.
-func (m Model) View() string {
-	s := m.styles
+func (m *Model) View() string {
+	s := m.c.Styles
 	w := min(m.width, 100)
 	var b strings.Builder
 	title := "New API key created"
@@ -219,11 +218,4 @@ func padRight(s string, n int) string {
 		return s + strings.Repeat(" ", n-w)
 	}
 	return s
-}
-
-// TakeIntent returns what the last Update asks of the parent, once.
-func (m *Model) TakeIntent() tea.Msg {
-	in := m.intent
-	m.intent = nil
-	return in
 }

@@ -14,13 +14,14 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/tui/common"
 	"github.com/keydeck/keydeck/tui/format"
 	"github.com/keydeck/keydeck/tui/keys"
 	"github.com/keydeck/keydeck/tui/slider"
 	"github.com/keydeck/keydeck/tui/styles"
 )
 
-// Messages the wizard sends.
+// Intents the wizard raises.
 type (
 	// SubmitMsg asks the parent to create a key (Edit nil) or to apply an
 	// edit to ClientID.
@@ -65,8 +66,13 @@ var Examples = []string{"Backend-Server-Key", "Mobile-App-Key", "Video-Pipeline-
 type KeyMap struct {
 	Continue, Back, Cancel key.Binding
 	Up, Down, Toggle       key.Binding
-	Submit, SwitchButton   key.Binding
-	Slider                 slider.KeyMap
+	// Pick ticks or unticks a permission by its number, one binding per
+	// entry of model.Permissions().
+	Pick                 []key.Binding
+	Submit, SwitchButton key.Binding
+	Slider               slider.KeyMap
+	// Help is the root's, listed so the help bar shows it.
+	Help key.Binding
 }
 
 // DefaultKeyMap returns the wizard's bindings.
@@ -81,15 +87,27 @@ func DefaultKeyMap() KeyMap {
 		Submit:       keys.Enter("create"),
 		SwitchButton: key.NewBinding(key.WithKeys("tab", "shift+tab", "left", "right"), key.WithHelp("tab", "switch button")),
 		Slider:       slider.DefaultKeyMap(),
+		Pick:         pickBindings(len(model.Permissions())),
+		Help:         keys.NewGlobal().Help,
 	}
+}
+
+func pickBindings(n int) []key.Binding {
+	b := make([]key.Binding, n)
+	for i := range b {
+		d := fmt.Sprint(i + 1)
+		b[i] = key.NewBinding(key.WithKeys(d), key.WithHelp(d, "toggle"))
+	}
+	return b
 }
 
 // Model is the wizard.
 type Model struct {
-	intent  tea.Msg
-	edit    *model.Key // the key being edited; nil when creating
-	account model.Account
-	check   NameChecker
+	common.Intents
+	c      *common.Common
+	editID string     // the Client ID of the key being edited; "" when creating
+	edit   *model.Key // that key, once SetKey brought it
+	check  NameChecker
 
 	step     Step
 	name     textinput.Model
@@ -104,23 +122,28 @@ type Model struct {
 	touched         [2]bool // the user moved the Query / Mutation slider
 	stepErr         string  // a store error that belongs to the current step
 
-	// typeahead holds keys pressed while the name is being checked; they
-	// are replayed once the check is back.
+	// typeahead holds keys pressed while the name is being checked or the
+	// edited key loaded; they are replayed once the answer is back.
 	typeahead []tea.KeyPressMsg
 
 	reviewFocus int // 0 the submit button, 1 back
 	submitting  bool
 
-	styles        styles.Styles
 	keys          KeyMap
 	width, height int
 }
 
-// New starts the creation wizard for an account.
-func New(acc model.Account, st styles.Styles, check NameChecker) Model {
-	m := Model{account: acc, check: check, styles: st, keys: DefaultKeyMap(), perms: model.PermRead}
+var (
+	_ common.Component = (*Model)(nil)
+	_ common.TextInput = (*Model)(nil)
+)
+
+// New starts the creation wizard for the account in c.
+func New(c *common.Common, check NameChecker) *Model {
+	st := c.Styles
+	m := &Model{c: c, check: check, keys: DefaultKeyMap(), perms: model.PermRead}
 	m.name = newNameInput(st)
-	q, mu := acc.QueryAvailable(), acc.MutationAvailable()
+	q, mu := c.Account.QueryAvailable(), c.Account.MutationAvailable()
 	m.query = slider.New("Query allocation", q/10, q, st, st.QueryBar)
 	m.mutation = slider.New("Mutation allocation", mu/10, mu, st, st.MutateBar)
 	m.SetSize(80, 20)
@@ -128,9 +151,21 @@ func New(acc model.Account, st styles.Styles, check NameChecker) Model {
 	return m
 }
 
-// NewEdit starts the wizard on an existing key, its values filled in.
-func NewEdit(k model.Key, acc model.Account, st styles.Styles, check NameChecker) Model {
-	m := New(acc, st, check)
+// NewEdit starts the wizard on the key with the given Client ID. Until
+// SetKey brings the key it says it is loading, and keeps what is typed.
+func NewEdit(c *common.Common, clientID string, check NameChecker) *Model {
+	m := New(c, check)
+	m.editID = clientID
+	return m
+}
+
+// Loading reports whether an edit waits for its key.
+func (m *Model) Loading() bool { return m.editID != "" && m.edit == nil }
+
+// SetKey fills the edit form with the key's values and replays the keys
+// typed while it loaded.
+func (m *Model) SetKey(k model.Key) tea.Cmd {
+	st := m.c.Styles
 	m.edit = &k
 	m.name.SetValue(k.Name)
 	m.name.CursorEnd()
@@ -139,7 +174,22 @@ func NewEdit(k model.Key, acc model.Account, st styles.Styles, check NameChecker
 	m.mutation = slider.New("Mutation allocation", k.MutationAlloc, m.bound(model.KindMutation), st, st.MutateBar)
 	m.SetSize(m.width, m.height)
 	m.notes()
-	return m
+	return m.replay()
+}
+
+// replay feeds the keys typed ahead back through Update, stopping at the
+// first that raises an intent.
+func (m *Model) replay() tea.Cmd {
+	queued := m.typeahead
+	m.typeahead = nil
+	var cmds []tea.Cmd
+	for _, k := range queued {
+		cmds = append(cmds, m.Update(k))
+		if m.Raised() {
+			break
+		}
+	}
+	return tea.Batch(cmds...)
 }
 
 func newNameInput(st styles.Styles) textinput.Model {
@@ -154,8 +204,8 @@ func newNameInput(st styles.Styles) textinput.Model {
 
 // bound is how much of a kind this key may be given: what is unallocated,
 // plus what the key being edited holds now.
-func (m Model) bound(k model.Kind) int64 {
-	b := m.account.Available(k)
+func (m *Model) bound(k model.Kind) int64 {
+	b := m.c.Account.Available(k)
 	if m.edit != nil {
 		b += m.edit.Holds(k)
 	}
@@ -163,19 +213,22 @@ func (m Model) bound(k model.Kind) int64 {
 }
 
 // Init focuses the name field.
-func (m Model) Init() tea.Cmd { return m.name.Focus() }
+func (m *Model) Init() tea.Cmd { return m.name.Focus() }
 
 // Editing reports whether the wizard edits an existing key.
-func (m Model) Editing() bool { return m.edit != nil }
+func (m *Model) Editing() bool { return m.editID != "" }
+
+// ClientID is the key being edited, "" when creating.
+func (m *Model) ClientID() string { return m.editID }
 
 // Step is the current step.
-func (m Model) Step() Step { return m.step }
+func (m *Model) Step() Step { return m.step }
 
 // InTextField reports whether keys are typed into a text field.
-func (m Model) InTextField() bool { return m.step == StepName }
+func (m *Model) InTextField() bool { return m.step == StepName }
 
 // Err is the error shown on the current step, "" when none.
-func (m Model) Err() string {
+func (m *Model) Err() string {
 	switch m.step {
 	case StepName:
 		return m.nameErr
@@ -194,34 +247,29 @@ func (m Model) Err() string {
 }
 
 // Name is the name as typed.
-func (m Model) Name() string { return m.name.Value() }
+func (m *Model) Name() string { return m.name.Value() }
 
 // Permissions are the ticked permissions.
-func (m Model) Permissions() model.Permission { return m.perms }
+func (m *Model) Permissions() model.Permission { return m.perms }
 
 // Query and Mutation are the slider values.
-func (m Model) Query() int64    { return m.query.Value() }
-func (m Model) Mutation() int64 { return m.mutation.Value() }
+func (m *Model) Query() int64    { return m.query.Value() }
+func (m *Model) Mutation() int64 { return m.mutation.Value() }
 
-// SetStyles replaces the styles.
-func (m *Model) SetStyles(st styles.Styles) {
-	m.styles = st
+// SetSize sets the area (and restyles the fields with the current styles).
+func (m *Model) SetSize(w, h int) {
+	st := m.c.Styles
 	m.name.SetStyles(st.Input)
 	m.query.SetStyles(st, st.QueryBar)
 	m.mutation.SetStyles(st, st.MutateBar)
-}
-
-// SetSize sets the area.
-func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
 	m.name.SetWidth(max(20, min(w-6, model.MaxNameLen+2)))
 	m.query.SetSize(w-2, h)
 	m.mutation.SetSize(w-2, h)
 }
 
-// SetAccount updates the bounds after the account changed.
-func (m *Model) SetAccount(acc model.Account) {
-	m.account = acc
+// AccountChanged updates the bounds after the account in common changed.
+func (m *Model) AccountChanged() {
 	m.query.SetMax(m.bound(model.KindQuery))
 	m.mutation.SetMax(m.bound(model.KindMutation))
 }
@@ -253,7 +301,7 @@ func (m *Model) SetSubmitError(err error) {
 	}
 }
 
-func (m Model) duplicateText(name string) string {
+func (m *Model) duplicateText(name string) string {
 	return fmt.Sprintf("an active key named %q already exists; choose another name", model.Sanitize(name, 64))
 }
 
@@ -298,93 +346,85 @@ func (m *Model) notes() {
 }
 
 // Update handles the wizard's keys and the name check.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if nc, ok := msg.(nameCheckedMsg); ok {
 		m.checking = false
-		queued := m.typeahead
-		m.typeahead = nil
 		if nc.name != strings.TrimSpace(m.name.Value()) || m.step != StepName {
-			return m, nil // the user typed on
+			m.typeahead = nil
+			return nil // the user typed on
 		}
 		switch {
 		case errors.Is(nc.err, model.ErrDuplicateName):
+			m.typeahead = nil
 			m.nameErr = m.duplicateText(nc.name)
-			return m, nil
+			return nil
 		case nc.err != nil:
+			m.typeahead = nil
 			m.nameErr = "could not check the name: " + nc.err.Error()
-			return m, nil
+			return nil
 		}
 		m.goTo(StepPermissions)
-		var cmds []tea.Cmd
-		for _, k := range queued {
-			var cmd tea.Cmd
-			m, cmd = m.Update(k)
-			cmds = append(cmds, cmd)
-			if m.intent != nil {
-				break
-			}
-		}
-		return m, tea.Batch(cmds...)
+		return m.replay()
 	}
 	k, ok := msg.(tea.KeyPressMsg)
-	if ok && m.checking && !key.Matches(k, m.keys.Cancel, m.keys.Back) {
+	if ok && (m.checking || m.Loading()) && !key.Matches(k, m.keys.Cancel, m.keys.Back) {
 		m.typeahead = append(m.typeahead, k)
-		return m, nil
+		return nil
 	}
 	if !ok {
 		if m.step == StepName {
 			var cmd tea.Cmd
 			m.name, cmd = m.name.Update(msg)
-			return m, cmd
+			return cmd
 		}
-		return m, nil
+		return nil
 	}
 	if m.submitting {
-		return m, nil
+		return nil
 	}
 	switch {
 	case key.Matches(k, m.keys.Cancel):
-		m.intent = CancelMsg{}
-		return m, nil
+		m.Raise(CancelMsg{})
+		return nil
 	case key.Matches(k, m.keys.Back):
 		if m.step == StepName {
-			m.intent = CancelMsg{}
-			return m, nil
+			m.Raise(CancelMsg{})
+			return nil
 		}
 		m.goTo(m.step - 1)
-		return m, nil
+		return nil
 	}
 	switch m.step {
 	case StepName:
 		return m.updateName(k)
 	case StepPermissions:
-		return m.updatePerms(k), nil
+		m.updatePerms(k)
 	case StepQuery, StepMutation:
-		return m.updateSlider(k), nil
+		m.updateSlider(k)
 	case StepReview:
-		return m.updateReview(k)
+		m.updateReview(k)
 	}
-	return m, nil
+	return nil
 }
 
-func (m Model) updateName(k tea.KeyPressMsg) (Model, tea.Cmd) {
+func (m *Model) updateName(k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keys.Continue) {
 		if m.checking {
-			return m, nil
+			return nil
 		}
 		n, err := model.NormalizeName(m.name.Value())
 		if err != nil {
 			m.nameErr = err.Error()
-			return m, nil
+			return nil
 		}
 		m.nameErr = ""
 		if m.check == nil || (m.edit != nil && n == m.edit.Name) {
 			m.goTo(StepPermissions)
-			return m, nil
+			return nil
 		}
 		m.checking = true
 		check := m.check
-		return m, func() tea.Msg { return nameCheckedMsg{name: n, err: check(n)} }
+		return func() tea.Msg { return nameCheckedMsg{name: n, err: check(n)} }
 	}
 	before := m.name.Value()
 	var cmd tea.Cmd
@@ -393,10 +433,20 @@ func (m Model) updateName(k tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.nameErr = ""
 		m.checking = false
 	}
-	return m, cmd
+	return cmd
 }
 
-func (m Model) updatePerms(k tea.KeyPressMsg) Model {
+// pick is the permission a digit key names, or -1.
+func (m *Model) pick(k tea.KeyPressMsg) int {
+	for i, b := range m.keys.Pick {
+		if key.Matches(k, b) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m *Model) updatePerms(k tea.KeyPressMsg) {
 	infos := model.Permissions()
 	switch {
 	case key.Matches(k, m.keys.Up):
@@ -407,8 +457,8 @@ func (m Model) updatePerms(k tea.KeyPressMsg) Model {
 		m.perms ^= infos[m.permCursor].Perm
 		m.permErr = ""
 		m.notes()
-	case k.String() == "1" || k.String() == "2" || k.String() == "3":
-		i := int(k.String()[0] - '1')
+	case m.pick(k) >= 0:
+		i := m.pick(k)
 		m.permCursor = i
 		m.perms ^= infos[i].Perm
 		m.permErr = ""
@@ -416,78 +466,74 @@ func (m Model) updatePerms(k tea.KeyPressMsg) Model {
 	case key.Matches(k, m.keys.Continue):
 		if !m.perms.Valid() {
 			m.permErr = "choose at least one permission (read, write, delete)"
-			return m
+			return
 		}
 		m.goTo(StepQuery)
 	}
-	return m
 }
 
-func (m Model) updateSlider(k tea.KeyPressMsg) Model {
+func (m *Model) updateSlider(k tea.KeyPressMsg) {
 	sl := &m.query
 	if m.step == StepMutation {
 		sl = &m.mutation
 	}
 	if key.Matches(k, m.keys.Continue) {
 		if sl.Err() != nil {
-			return m
+			return
 		}
 		m.goTo(m.step + 1)
-		return m
+		return
 	}
 	m.stepErr = ""
 	*sl, _ = sl.Update(k)
 	m.touched[m.step-StepQuery] = true
-	return m
 }
 
-func (m Model) updateReview(k tea.KeyPressMsg) (Model, tea.Cmd) {
+func (m *Model) updateReview(k tea.KeyPressMsg) {
 	switch {
 	case key.Matches(k, m.keys.SwitchButton):
 		m.reviewFocus = 1 - m.reviewFocus
 	case key.Matches(k, m.keys.Submit):
 		if m.reviewFocus == 1 {
 			m.goTo(StepMutation)
-			return m, nil
+			return
 		}
-		return m.submit()
+		m.submit()
 	}
-	return m, nil
 }
 
-func (m Model) submit() (Model, tea.Cmd) {
+func (m *Model) submit() {
 	name, err := model.NormalizeName(m.name.Value())
 	if err != nil {
 		m.goTo(StepName)
 		m.nameErr = err.Error()
-		return m, nil
+		return
 	}
 	if m.edit == nil {
 		spec := model.KeySpec{Name: name, Permissions: m.perms, QueryAlloc: m.query.Value(), MutationAlloc: m.mutation.Value()}
 		if err := spec.Validate(); err != nil {
 			m.SetSubmitError(err)
-			return m, nil
+			return
 		}
 		m.submitting = true
-		m.intent = SubmitMsg{Spec: spec}
-		return m, nil
+		m.Raise(SubmitMsg{Spec: spec})
+		return
 	}
 	e := m.changes(name)
 	if e.Empty() {
-		m.intent = CancelMsg{}
-		return m, nil
+		m.Raise(CancelMsg{})
+		return
 	}
 	if err := e.Validate(); err != nil {
 		m.SetSubmitError(err)
-		return m, nil
+		return
 	}
 	m.submitting = true
-	m.intent = SubmitMsg{ClientID: m.edit.ClientID, Edit: &e}
-	return m, nil
+	m.Raise(SubmitMsg{ClientID: m.edit.ClientID, Edit: &e})
 }
 
 // changes is the edit: only the fields that differ from the key.
-func (m Model) changes(name string) model.KeyEdit {
+func (m *Model) changes(name string) model.KeyEdit {
 	var e model.KeyEdit
 	k := m.edit
 	if name != k.Name {
@@ -506,51 +552,54 @@ func (m Model) changes(name string) model.KeyEdit {
 	return e
 }
 
-// TakeIntent returns what the last Update asks of the parent (one of the
-// messages above), once. The parent handles it at once, so keys typed right
-// after it cannot reach a screen that is about to close.
-func (m *Model) TakeIntent() tea.Msg {
-	in := m.intent
-	m.intent = nil
-	return in
+// help is the root's help binding, on while ? is not text.
+func (m *Model) help() key.Binding {
+	h := m.keys.Help
+	h.SetEnabled(!m.InTextField())
+	return h
 }
 
 // ShortHelp implements help.KeyMap for the current step.
-func (m Model) ShortHelp() []key.Binding {
+func (m *Model) ShortHelp() []key.Binding {
 	k := m.keys
 	switch m.step {
 	case StepPermissions:
-		return []key.Binding{k.Up, k.Toggle, k.Continue, k.Back}
+		return []key.Binding{k.Up, k.Toggle, k.Continue, k.Back, m.help()}
 	case StepQuery, StepMutation:
-		return append(k.Slider.ShortHelp(), k.Continue, k.Back)
+		return append(k.Slider.ShortHelp(), k.Continue, k.Back, m.help())
 	case StepReview:
 		sub := k.Submit
 		if m.edit != nil {
 			sub.SetHelp("enter", "save")
 		}
-		return []key.Binding{sub, k.SwitchButton, k.Back}
+		return []key.Binding{sub, k.SwitchButton, k.Back, m.help()}
 	}
 	back := k.Back
 	back.SetHelp("esc", "cancel")
-	return []key.Binding{k.Continue, back}
+	return []key.Binding{k.Continue, back, m.help()}
 }
 
 // FullHelp implements help.KeyMap.
-func (m Model) FullHelp() [][]key.Binding {
+func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
+	help := []key.Binding{m.help()}
 	switch m.step {
 	case StepPermissions:
-		return [][]key.Binding{{k.Up, k.Down, k.Toggle}, {k.Continue, k.Back, k.Cancel}}
+		return [][]key.Binding{{k.Up, k.Down, k.Toggle}, {k.Continue, k.Back, k.Cancel}, help}
 	case StepQuery, StepMutation:
-		return append(k.Slider.FullHelp(), []key.Binding{k.Continue, k.Back, k.Cancel})
+		return append(k.Slider.FullHelp(), []key.Binding{k.Continue, k.Back, k.Cancel}, help)
 	}
-	return [][]key.Binding{m.ShortHelp(), {k.Cancel}}
+	short := m.ShortHelp()
+	return [][]key.Binding{short[:len(short)-1], {k.Cancel}, help}
 }
 
 // View draws the current step.
-func (m Model) View() string {
-	s := m.styles
+func (m *Model) View() string {
+	s := m.c.Styles
 	var b strings.Builder
+	if m.Loading() {
+		return s.Title.Render("Edit key") + "\n" + s.Muted.Render("  loading the key…")
+	}
 	title := "Generate API Key"
 	if m.edit != nil {
 		title = "Edit key — " + m.edit.Name
@@ -575,8 +624,8 @@ func (m Model) View() string {
 	return b.String()
 }
 
-func (m Model) stepper() string {
-	s := m.styles
+func (m *Model) stepper() string {
+	s := m.c.Styles
 	parts := make([]string, nSteps)
 	for i := Step(0); i < nSteps; i++ {
 		label := fmt.Sprintf("%d %s", i+1, stepNames[i])
@@ -592,8 +641,8 @@ func (m Model) stepper() string {
 	return strings.Join(parts, s.Muted.Render(" › "))
 }
 
-func (m Model) nameView() string {
-	s := m.styles
+func (m *Model) nameView() string {
+	s := m.c.Styles
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Key name") + "\n")
 	b.WriteString(format.Wrap("A label that tells you what the key is for (1–64 characters, unique among active keys).", m.width, 0, s.Muted) + "\n\n")
@@ -608,8 +657,8 @@ func (m Model) nameView() string {
 	return b.String()
 }
 
-func (m Model) permsView() string {
-	s := m.styles
+func (m *Model) permsView() string {
+	s := m.c.Styles
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Permissions") + "\n")
 	b.WriteString(s.Muted.Render("What the key may do. Requests without the permission get 403 Forbidden.") + "\n\n")
@@ -631,8 +680,8 @@ func (m Model) permsView() string {
 	return b.String()
 }
 
-func (m Model) reviewView() string {
-	s := m.styles
+func (m *Model) reviewView() string {
+	s := m.c.Styles
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Review") + "\n")
 	if m.edit == nil {

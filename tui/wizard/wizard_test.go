@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/tui/common"
 	"github.com/keydeck/keydeck/tui/styles"
 )
 
@@ -25,16 +26,15 @@ func k(s string) tea.KeyPressMsg {
 }
 
 // step sends keys, running the name check command synchronously.
-func step(m Model, keys ...string) Model {
+func step(m *Model, keys ...string) *Model {
 	for _, s := range keys {
-		var cmd tea.Cmd
-		m, cmd = m.Update(k(s))
+		cmd := m.Update(k(s))
 		for cmd != nil {
 			msg := cmd()
 			if _, ok := msg.(nameCheckedMsg); !ok {
 				break
 			}
-			m, cmd = m.Update(msg)
+			cmd = m.Update(msg)
 		}
 	}
 	return m
@@ -42,9 +42,20 @@ func step(m Model, keys ...string) Model {
 
 var acc = model.Account{Name: "default", QueryTotal: 1000, MutationTotal: 100, QueryHeld: 600, MutationHeld: 50}
 
+func testCommon() *common.Common {
+	return &common.Common{Styles: styles.New(true, true), Account: acc, HaveAccount: true}
+}
+
+// editing opens the edit form on k, loaded at once.
+func editing(k model.Key) *Model {
+	m := NewEdit(testCommon(), k.ClientID, nil)
+	m.SetKey(k)
+	return m
+}
+
 func TestEditBoundsAndChanges(t *testing.T) {
 	key := model.Key{Name: "K", ClientID: "kdc_x", Permissions: model.PermRead, QueryAlloc: 200, QueryUsed: 250, MutationAlloc: 10, Status: model.StatusActive}
-	m := NewEdit(key, acc, styles.New(true, true), nil)
+	m := editing(key)
 	// what is free (400) plus what this key holds (max(200, 250))
 	if m.query.Max() != 650 || m.mutation.Max() != 60 {
 		t.Fatalf("bounds %d/%d, want 650/60", m.query.Max(), m.mutation.Max())
@@ -57,7 +68,7 @@ func TestEditBoundsAndChanges(t *testing.T) {
 	if _, ok := m.TakeIntent().(CancelMsg); !ok {
 		t.Fatal("saving an unchanged key should just close")
 	}
-	m = NewEdit(key, acc, styles.New(true, true), nil)
+	m = editing(key)
 	m = step(m, "X", "enter", "enter", "enter", "enter", "enter")
 	sub, ok := m.TakeIntent().(SubmitMsg)
 	if !ok || sub.Edit == nil || sub.Edit.Name == nil || *sub.Edit.Name != "KX" || sub.Edit.Permissions != nil || sub.Edit.QueryAlloc != nil {
@@ -68,14 +79,14 @@ func TestEditBoundsAndChanges(t *testing.T) {
 func TestKeysTypedDuringTheNameCheckAreKept(t *testing.T) {
 	calls := 0
 	check := func(string) error { calls++; return nil }
-	m := New(acc, styles.New(true, true), check)
+	m := New(testCommon(), check)
 	for _, r := range "Fast" {
-		m, _ = m.Update(k(string(r)))
+		m.Update(k(string(r)))
 	}
-	m, cmd := m.Update(k("enter")) // check starts
-	m, _ = m.Update(k("down"))     // typed ahead
-	m, _ = m.Update(k("space"))
-	m, _ = m.Update(cmd())
+	cmd := m.Update(k("enter")) // check starts
+	m.Update(k("down"))         // typed ahead
+	m.Update(k("space"))
+	m.Update(cmd())
 	if calls != 1 || m.Step() != StepPermissions {
 		t.Fatalf("calls %d step %v", calls, m.Step())
 	}
@@ -88,7 +99,7 @@ func TestKeysTypedDuringTheNameCheckAreKept(t *testing.T) {
 }
 
 func TestDefaultsFollowPermissions(t *testing.T) {
-	m := New(acc, styles.New(true, true), nil)
+	m := New(testCommon(), nil)
 	m = step(m, "a", "enter", "enter") // read only
 	if m.Query() != 40 {
 		t.Fatalf("query default %d, want a tenth of 400", m.Query())
@@ -105,7 +116,7 @@ func TestDefaultsFollowPermissions(t *testing.T) {
 // exhausted until the period resets.
 func TestReviewCountsWhatAnEditedKeyHasUsed(t *testing.T) {
 	key := model.Key{Name: "K", ClientID: "kdc_x", Permissions: model.PermRead, QueryAlloc: 200, QueryUsed: 250, MutationAlloc: 10, Status: model.StatusActive}
-	m := NewEdit(key, acc, styles.New(true, true), nil)
+	m := editing(key)
 	m.SetSize(120, 30)
 	m = step(m, "enter", "enter", "0", "enter", "enter")
 	if m.Step() != StepReview || m.Query() != 0 {
@@ -118,5 +129,30 @@ func TestReviewCountsWhatAnEditedKeyHasUsed(t *testing.T) {
 	}
 	if !strings.Contains(v, "Query 0 is below the 250 it has used this period") || strings.Contains(v, "Mutation 10 is below") {
 		t.Fatalf("review lacks the exhausted note, or has one too many:\n%s", v)
+	}
+}
+
+// TestKeysTypedWhileTheEditedKeyLoadsAreKept: the edit form opens before
+// its key is read; what is typed meanwhile applies once it is in.
+func TestKeysTypedWhileTheEditedKeyLoadsAreKept(t *testing.T) {
+	key := model.Key{Name: "K", ClientID: "kdc_x", Permissions: model.PermRead, QueryAlloc: 200, MutationAlloc: 10, Status: model.StatusActive}
+	m := NewEdit(testCommon(), key.ClientID, nil)
+	if !m.Loading() || !strings.Contains(m.View(), "loading the key") {
+		t.Fatal("the form does not say it is loading")
+	}
+	step(m, "X", "enter", "down", "space")
+	if m.Step() != StepName || m.Name() != "" {
+		t.Fatal("keys acted before the key was in")
+	}
+	m.SetKey(key)
+	if m.Name() != "KX" || m.Step() != StepPermissions || m.Permissions() != model.PermRead|model.PermWrite {
+		t.Fatalf("after the load: name %q step %v perms %v", m.Name(), m.Step(), m.Permissions())
+	}
+}
+
+func TestDigitsTogglePermissions(t *testing.T) {
+	m := step(New(testCommon(), nil), "a", "enter", "2", "3", "1")
+	if m.Permissions() != model.PermWrite|model.PermDelete {
+		t.Fatalf("1 2 3: %v", m.Permissions())
 	}
 }
