@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/keydeck/keydeck/tui/tmuxtest"
 )
 
 // TestTmuxEndToEnd runs the real keydeck binary in a tmux pane at 80x24:
@@ -20,7 +20,7 @@ import (
 // UI and checks each result from the command line. Secrets never reach the
 // test output: failures print the pane with secrets redacted.
 func TestTmuxEndToEnd(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
+	if !tmuxtest.Available() {
 		t.Skip("tmux is not installed (.ci/run installs it)")
 	}
 	if testing.Short() {
@@ -33,7 +33,8 @@ func TestTmuxEndToEnd(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	db := filepath.Join(dir, "keydeck.db")
-	tm := newTmux(t, 80, 24, fmt.Sprintf("%s --db %s; echo KEYDECK-EXITED $?; sleep 60", bin, db))
+	tm := tmuxtest.Start(t, 80, 24, fmt.Sprintf("%s --db %s; echo KEYDECK-EXITED $?; sleep 60", bin, db),
+		tmuxtest.WithRedact(redact))
 
 	cli := func(stdin string, args ...string) (string, int) {
 		t.Helper()
@@ -70,22 +71,22 @@ func TestTmuxEndToEnd(t *testing.T) {
 		return k.Status
 	}
 
-	tm.waitFor("You have no API keys yet")
-	tm.send("n")
-	tm.waitFor("Key name")
-	tm.typeText("E2E-Key")
-	tm.send("Enter")
-	tm.waitFor("[x] Read")
-	tm.send("Down", "Space", "Enter") // + write
-	tm.waitFor("Query allocation")
-	tm.typeText("250")
-	tm.send("Enter")
-	tm.waitFor("Mutation allocation")
-	tm.typeText("25")
-	tm.send("Enter")
-	tm.waitFor("Review", "read, write", "250")
-	tm.send("Enter")
-	screen := tm.waitFor("New API key created", "shown only once")
+	tm.WaitFor("You have no API keys yet")
+	tm.Send("n")
+	tm.WaitFor("Key name")
+	tm.Type("E2E-Key")
+	tm.Send("Enter")
+	tm.WaitFor("[x] Read")
+	tm.Send("Down", "Space", "Enter") // + write
+	tm.WaitFor("Query allocation")
+	tm.Type("250")
+	tm.Send("Enter")
+	tm.WaitFor("Mutation allocation")
+	tm.Type("25")
+	tm.Send("Enter")
+	tm.WaitFor("Review", "read, write", "250")
+	tm.Send("Enter")
+	screen := tm.WaitFor("New API key created", "shown only once")
 	secret := secretRE.FindString(screen)
 	id := clientIDRE.FindString(screen)
 	if secret == "" || id == "" {
@@ -94,14 +95,14 @@ func TestTmuxEndToEnd(t *testing.T) {
 	if code := verify(id, secret); code != 0 {
 		t.Fatalf("keydeck verify with the revealed secret: exit %d, want 0", code)
 	}
-	tm.send("Tab", "Tab", "Enter") // I have stored it
-	tm.waitFor("1–1 of 1 key", "E2E-Key")
+	tm.Send("Tab", "Tab", "Enter") // I have stored it
+	tm.WaitFor("1–1 of 1 key", "E2E-Key")
 
 	// Regenerate through the confirm dialog (focus starts on Cancel).
-	tm.send("R")
-	tm.waitFor("Regenerate the secret of “E2E-Key”?")
-	tm.send("Tab", "Enter")
-	screen = tm.waitFor("New secret generated")
+	tm.Send("R")
+	tm.WaitFor("Regenerate the secret of “E2E-Key”?")
+	tm.Send("Tab", "Enter")
+	screen = tm.WaitFor("New secret generated")
 	newSecret := secretRE.FindString(screen)
 	if newSecret == "" || newSecret == secret {
 		t.Fatal("no new secret on the screen")
@@ -112,15 +113,15 @@ func TestTmuxEndToEnd(t *testing.T) {
 	if code := verify(id, newSecret); code != 0 {
 		t.Fatalf("the new secret: exit %d, want 0", code)
 	}
-	tm.send("Tab", "Tab", "Enter")
-	tm.waitFor("1–1 of 1 key")
+	tm.Send("Tab", "Tab", "Enter")
+	tm.WaitFor("1–1 of 1 key")
 
 	// Revoke, returning the allocation (the default).
-	tm.send("x")
-	tm.waitFor("Revoke “E2E-Key”?", "[x] Return its unused allocation")
-	tm.send("Tab", "Enter")
+	tm.Send("x")
+	tm.WaitFor("Revoke “E2E-Key”?", "[x] Return its unused allocation")
+	tm.Send("Tab", "Enter")
 	// it still holds the two queries it used this period
-	tm.waitFor("revoked; its allocation went back", "Query 9,998 of 10,000")
+	tm.WaitFor("revoked; its allocation went back", "Query 9,998 of 10,000")
 	if st := showStatus(id); st != "revoked" {
 		t.Fatalf("status after revoke: %q", st)
 	}
@@ -132,10 +133,10 @@ func TestTmuxEndToEnd(t *testing.T) {
 	if out, code := cli("", "keys", "create", "--name", "From-CLI", "--perm", "read", "--query", "5", "--mutation", "0"); code != 0 {
 		t.Fatalf("keys create: %s", out)
 	}
-	tm.waitFor("From-CLI")
+	tm.WaitFor("From-CLI")
 
-	tm.send("q")
-	tm.waitFor("KEYDECK-EXITED 0")
+	tm.Send("q")
+	tm.WaitFor("KEYDECK-EXITED 0")
 }
 
 var (
@@ -144,66 +145,3 @@ var (
 )
 
 func redact(s string) string { return secretRE.ReplaceAllString(s, "kds_[redacted]") }
-
-// tmux drives one pane on a private server socket.
-type tmux struct {
-	t      *testing.T
-	socket string
-}
-
-func newTmux(t *testing.T, w, h int, command string) *tmux {
-	t.Helper()
-	tm := &tmux{t: t, socket: fmt.Sprintf("keydeck-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	t.Cleanup(func() {
-		exec.Command("tmux", "-L", tm.socket, "kill-server").Run()
-		dir := os.Getenv("TMUX_TMPDIR")
-		if dir == "" {
-			dir = "/tmp"
-		}
-		os.Remove(filepath.Join(dir, fmt.Sprintf("tmux-%d", os.Getuid()), tm.socket))
-	})
-	tm.run("new-session", "-d", "-s", "kd", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h),
-		"env", "TERM=xterm-256color", "LANG=C.UTF-8", "sh", "-c", command)
-	return tm
-}
-
-func (tm *tmux) run(args ...string) string {
-	tm.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", tm.socket}, args...)...).CombinedOutput()
-	if err != nil {
-		tm.t.Fatalf("tmux %s: %v: %s", args[0], err, redact(string(out)))
-	}
-	return string(out)
-}
-
-func (tm *tmux) capture() string { return tm.run("capture-pane", "-p", "-t", "kd") }
-
-func (tm *tmux) send(keys ...string) {
-	tm.t.Helper()
-	tm.run(append([]string{"send-keys", "-t", "kd"}, keys...)...)
-}
-
-func (tm *tmux) typeText(s string) {
-	tm.t.Helper()
-	tm.run("send-keys", "-t", "kd", "-l", s)
-}
-
-// waitFor polls the pane until it shows every want, for up to 15s.
-func (tm *tmux) waitFor(want ...string) string {
-	tm.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		screen := tm.capture()
-		ok := true
-		for _, w := range want {
-			ok = ok && strings.Contains(screen, w)
-		}
-		if ok {
-			return screen
-		}
-		if time.Now().After(deadline) {
-			tm.t.Fatalf("the pane never showed %q; it shows:\n%s", want, redact(screen))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
