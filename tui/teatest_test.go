@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -65,28 +66,49 @@ func startProgram(t *testing.T) *program {
 	return p
 }
 
-// wait polls the frame until it contains every want, or fails after 10s
-// with the frame (secrets redacted).
+// frame is the last frame the filter saw, as plain text.
+func (p *program) frame() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
+// noOutput is what teatest.WaitFor is given to read: nothing. The
+// conditions read the frame or the terminal output themselves, so a
+// failure never prints output that holds a secret.
+type noOutput struct{}
+
+func (noOutput) Read([]byte) (int, error) { return 0, io.EOF }
+
+// withFrame adds the last frame, secrets redacted, to WaitFor's failure.
+type withFrame struct {
+	testing.TB
+	p *program
+}
+
+func (w withFrame) Fatal(args ...any) {
+	w.TB.Helper()
+	w.TB.Fatalf("%s\nthe screen never showed it; last frame:\n%s", fmt.Sprint(args...), redact(w.p.frame()))
+}
+
+// wait waits until the frame contains every want, for up to 10s, and
+// returns that frame.
 func (p *program) wait(t *testing.T, want ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		p.tm.Send(probeMsg{})
-		time.Sleep(15 * time.Millisecond)
-		p.mu.Lock()
-		frame := p.last
-		p.mu.Unlock()
-		ok := true
+	var frame string
+	teatest.WaitFor(withFrame{t, p}, noOutput{}, func([]byte) bool {
+		frame = p.frame()
 		for _, w := range want {
-			ok = ok && strings.Contains(frame, w)
+			if !strings.Contains(frame, w) {
+				// The filter reads the frame again once the program has
+				// handled everything sent before this probe.
+				p.tm.Send(probeMsg{})
+				return false
+			}
 		}
-		if ok {
-			return frame
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the screen never showed %q; last frame:\n%s", want, redact(frame))
-		}
-	}
+		return true
+	}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	return frame
 }
 
 // rawOutput is everything written to the terminal so far.
@@ -129,13 +151,8 @@ func TestProgramCreateRevealCopyDismiss(t *testing.T) {
 	p.keys("c")
 	p.wait(t, "Client Secret copied to the clipboard")
 	osc52 := []byte("\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte(secret)))
-	deadline := time.Now().Add(5 * time.Second)
-	for !bytes.Contains(p.rawOutput(), osc52) {
-		if time.Now().After(deadline) {
-			t.Fatal("no OSC 52 sequence with the secret reached the terminal")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	teatest.WaitFor(t, noOutput{}, func([]byte) bool { return bytes.Contains(p.rawOutput(), osc52) },
+		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 	p.mu.Lock()
 	gotClip := len(p.clip) == 1 && p.clip[0] == secret
 	p.mu.Unlock()
