@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/server/api"
 	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/tui/format"
 )
@@ -44,9 +45,7 @@ fingerprint or an API token) and when. --key takes a Client ID or key name.`,
 				if events == nil {
 					events = []model.AuditEvent{}
 				}
-				return writeJSON(a.stdout, struct {
-					Events []model.AuditEvent `json:"events"`
-				}{events})
+				return writeJSON(a.stdout, api.AuditAnswer{Events: events})
 			}
 			if len(events) == 0 {
 				fmt.Fprintln(a.stdout, "No audit events.")

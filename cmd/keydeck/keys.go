@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/server/api"
 	"github.com/keydeck/keydeck/storage"
 )
 
@@ -42,12 +43,14 @@ func (a *app) keysListCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
+				// Not api.KeyPage: the CLI pages through everything, so
+				// there is no next_cursor.
 				out := struct {
-					Keys  []keyJSON `json:"keys"`
+					Keys  []api.Key `json:"keys"`
 					Total int       `json:"total"`
-				}{Keys: make([]keyJSON, 0, len(keys)), Total: len(keys)}
+				}{Keys: make([]api.Key, 0, len(keys)), Total: len(keys)}
 				for _, k := range keys {
-					out.Keys = append(out.Keys, toKeyJSON(k))
+					out.Keys = append(out.Keys, api.FromKey(k))
 				}
 				return writeJSON(a.stdout, out)
 			}
@@ -155,7 +158,7 @@ account has unallocated.`,
 func (a *app) printSecret(asJSON bool, what string, k model.Key, secret string) error {
 	fmt.Fprintln(a.stderr, "Warning: the Client Secret is shown only this once; store it now (keydeck keeps only a digest).")
 	if asJSON {
-		return writeJSON(a.stdout, secretJSON{Key: toKeyJSON(k), ClientSecret: secret})
+		return writeJSON(a.stdout, api.KeySecret{Key: api.FromKey(k), ClientSecret: secret})
 	}
 	fmt.Fprintf(a.stdout, "%s %q (%s; query %d, mutation %d)\n", what, k.Name, k.Permissions, k.QueryAlloc, k.MutationAlloc)
 	return fields(a.stdout,
@@ -182,7 +185,7 @@ func (a *app) keysShowCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeJSON(a.stdout, toKeyJSON(k))
+				return writeJSON(a.stdout, api.FromKey(k))
 			}
 			return a.printKey(k)
 		},
