@@ -303,8 +303,8 @@ func (a *app) keysRegenerateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !k.Active() {
-				return fmt.Errorf("%w: %q (%s)", model.ErrRevoked, k.Name, k.ClientID)
+			if err := refuse(k, activeKey); err != nil {
+				return err
 			}
 			if err := a.confirm(cmd.Context(), yes, "regenerate",
 				fmt.Sprintf("Regenerate the secret of %q (%s)? The previous secret stops working immediately.", k.Name, k.ClientID)); err != nil {
@@ -342,8 +342,8 @@ func (a *app) keysRevokeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !k.Active() {
-				return fmt.Errorf("%w: %q (%s)", model.ErrRevoked, k.Name, k.ClientID)
+			if err := refuse(k, activeKey); err != nil {
+				return err
 			}
 			alloc := "its unused allocation returns to the account"
 			if keep {
@@ -388,11 +388,8 @@ func (a *app) keysReleaseCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if k.Active() {
-				return fmt.Errorf("%w: %q is active (revoke it first)", model.ErrNotRevoked, k.Name)
-			}
-			if !k.KeepsAllocation {
-				return model.ErrNothingHeld
+			if err := refuse(k, holdingKey); err != nil {
+				return err
 			}
 			if err := a.confirm(cmd.Context(), yes, "release",
 				fmt.Sprintf("Release the allocation held by revoked key %q (%s)?", k.Name, k.ClientID)); err != nil {
