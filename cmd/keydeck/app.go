@@ -14,6 +14,8 @@ import (
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
+
+	"github.com/keydeck/keydeck/storage"
 )
 
 // Environment variables the command line reads.
@@ -66,12 +68,9 @@ Run keydeck without a command to open the terminal UI.`,
 			if err != nil {
 				return err
 			}
-			st, done, err := a.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			return runTUI(cmd, st, in, out)
+			return a.withStore(cmd, func(st storage.Store) error {
+				return runTUI(cmd, st, in, out)
+			})
 		},
 	}
 	root.SetIn(a.stdin)

@@ -32,12 +32,11 @@ fingerprint or an API token) and when. --key takes a Client ID or key name.`,
 			if err != nil {
 				return err
 			}
-			st, done, err := a.openStore(cmd)
-			if err != nil {
+			var events []model.AuditEvent
+			err = a.withStore(cmd, func(st storage.Store) (err error) {
+				events, err = st.Audit(cmd.Context(), storage.AuditFilter{Key: key, Limit: int(n)})
 				return err
-			}
-			defer done()
-			events, err := st.Audit(cmd.Context(), storage.AuditFilter{Key: key, Limit: int(n)})
+			})
 			if err != nil {
 				return err
 			}
