@@ -93,10 +93,8 @@ Run keydeck without a command to open the terminal UI.`,
 		a.auditCmd(),
 		a.backupCmd(),
 		a.versionCmd(),
+		a.serveCmd(),
 	)
-	for _, extra := range extraCommands {
-		root.AddCommand(extra(a))
-	}
 	// Use lines already show their flags.
 	var plain func(*cobra.Command)
 	plain = func(c *cobra.Command) {
@@ -113,11 +111,6 @@ Run keydeck without a command to open the terminal UI.`,
 func cmdName(cmd *cobra.Command) string {
 	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
 }
-
-// extraCommands are subcommands defined in files other teams own (serve.go
-// registers `serve` here from an init function). It is written only during
-// package initialisation.
-var extraCommands []func(*app) *cobra.Command
 
 // groupCmd is a command that only holds subcommands: without one it prints
 // help, with an unknown one it is a usage error.

@@ -21,8 +21,6 @@ import (
 	"github.com/keydeck/keydeck/storage/sqlite"
 )
 
-func init() { extraCommands = append(extraCommands, (*app).serveCmd) }
-
 // spareP gives the server one more P (goroutines running Go code at once)
 // than Go's default, unless GOMAXPROCS is set. The store's writer spends
 // its time in SQLite, through cgo, and a goroutine in a cgo call keeps its
