@@ -228,13 +228,13 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 		return nil
 	}
 	if o.http != "" {
-		if err := add("HTTP API", o.http, srv.Handler(), server.APITimeouts, true); err != nil {
+		if err := add("HTTP API", o.http, srv.Handler(), srv.APITimeouts(), true); err != nil {
 			closeAll()
 			return err
 		}
 	}
 	if o.gateway != "" {
-		if err := add("gateway", o.gateway, srv.GatewayHandler(), server.GatewayTimeouts, false); err != nil {
+		if err := add("gateway", o.gateway, srv.GatewayHandler(), srv.GatewayTimeouts(), false); err != nil {
 			closeAll()
 			return err
 		}
