@@ -56,7 +56,7 @@ func parkingServer(t *testing.T, e *env) (addr string, acc *accepted, shutdown f
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := HTTPServer(e.srv.Handler(), APITimeouts, nil)
+	hs := HTTPServer(e.srv.Handler(), e.srv.APITimeouts(), nil)
 	acc = &accepted{Listener: ParkingListener(ln)}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(acc) }()

@@ -60,6 +60,11 @@ type Config struct {
 	// UpstreamTimeout bounds waiting for the upstream's response headers;
 	// 0 means 60s.
 	UpstreamTimeout time.Duration
+
+	// APITimeouts and GatewayTimeouts are for the listeners' http.Servers
+	// (see HTTPServer); zero fields take DefaultAPITimeouts and
+	// DefaultGatewayTimeouts.
+	APITimeouts, GatewayTimeouts Timeouts
 }
 
 // Server serves the HTTP API and, with an upstream, the gateway.
@@ -72,6 +77,8 @@ type Server struct {
 	metrics *metrics
 	api     http.Handler
 	gateway http.Handler
+
+	apiTimeouts, gatewayTimeouts Timeouts
 }
 
 // New builds a server from cfg.
@@ -85,6 +92,9 @@ func New(cfg Config) (*Server, error) {
 		access:  cfg.AccessLog,
 		now:     cfg.Clock,
 		maxBody: cfg.MaxBodyBytes,
+
+		apiTimeouts:     cfg.APITimeouts.withDefaults(DefaultAPITimeouts()),
+		gatewayTimeouts: cfg.GatewayTimeouts.withDefaults(DefaultGatewayTimeouts()),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -115,17 +125,44 @@ func (s *Server) Handler() http.Handler { return s.api }
 // GatewayHandler is the gateway; nil when the server has no upstream.
 func (s *Server) GatewayHandler() http.Handler { return s.gateway }
 
+// APITimeouts are the timeouts for the API's listener.
+func (s *Server) APITimeouts() Timeouts { return s.apiTimeouts }
+
+// GatewayTimeouts are the timeouts for the gateway's listener.
+func (s *Server) GatewayTimeouts() Timeouts { return s.gatewayTimeouts }
+
 // Timeouts of one listener.
 type Timeouts struct {
 	ReadHeader, Read, Write, Idle time.Duration
 }
 
-// APITimeouts suit the API: small bodies, quick answers.
-var APITimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second, Idle: 120 * time.Second}
+// DefaultAPITimeouts suit the API: small bodies, quick answers.
+func DefaultAPITimeouts() Timeouts {
+	return Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second, Idle: 120 * time.Second}
+}
 
-// GatewayTimeouts leave room for uploads and downloads through the
+// DefaultGatewayTimeouts leave room for uploads and downloads through the
 // gateway.
-var GatewayTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 10 * time.Minute, Write: 10 * time.Minute, Idle: 120 * time.Second}
+func DefaultGatewayTimeouts() Timeouts {
+	return Timeouts{ReadHeader: 10 * time.Second, Read: 10 * time.Minute, Write: 10 * time.Minute, Idle: 120 * time.Second}
+}
+
+// withDefaults is t with its zero fields taken from d.
+func (t Timeouts) withDefaults(d Timeouts) Timeouts {
+	if t.ReadHeader == 0 {
+		t.ReadHeader = d.ReadHeader
+	}
+	if t.Read == 0 {
+		t.Read = d.Read
+	}
+	if t.Write == 0 {
+		t.Write = d.Write
+	}
+	if t.Idle == 0 {
+		t.Idle = d.Idle
+	}
+	return t
+}
 
 // HTTPServer wraps h in an http.Server with timeouts and an error log that
 // goes to logger.

@@ -584,7 +584,7 @@ func bare(addr string) error {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(append(out, '\n'))
 	})
-	srv := server.HTTPServer(h, server.APITimeouts, nil)
+	srv := server.HTTPServer(h, server.DefaultAPITimeouts(), nil)
 	fmt.Fprintf(os.Stderr, "bare listening on %s\n", ln.Addr())
 	go func() {
 		ch := make(chan os.Signal, 1)

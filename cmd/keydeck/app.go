@@ -14,6 +14,8 @@ import (
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
+
+	"github.com/keydeck/keydeck/storage"
 )
 
 // Environment variables the command line reads.
@@ -66,12 +68,9 @@ Run keydeck without a command to open the terminal UI.`,
 			if err != nil {
 				return err
 			}
-			st, done, err := a.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			return runTUI(cmd, st, in, out)
+			return a.withStore(cmd, func(st storage.Store) error {
+				return runTUI(cmd, st, in, out)
+			})
 		},
 	}
 	root.SetIn(a.stdin)
@@ -94,10 +93,8 @@ Run keydeck without a command to open the terminal UI.`,
 		a.auditCmd(),
 		a.backupCmd(),
 		a.versionCmd(),
+		a.serveCmd(),
 	)
-	for _, extra := range extraCommands {
-		root.AddCommand(extra(a))
-	}
 	// Use lines already show their flags.
 	var plain func(*cobra.Command)
 	plain = func(c *cobra.Command) {
@@ -114,11 +111,6 @@ Run keydeck without a command to open the terminal UI.`,
 func cmdName(cmd *cobra.Command) string {
 	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
 }
-
-// extraCommands are subcommands defined in files other teams own (serve.go
-// registers `serve` here from an init function). It is written only during
-// package initialisation.
-var extraCommands []func(*app) *cobra.Command
 
 // groupCmd is a command that only holds subcommands: without one it prints
 // help, with an unknown one it is a usage error.

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/server/api"
 	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/tui/format"
 )
@@ -31,12 +32,11 @@ fingerprint or an API token) and when. --key takes a Client ID or key name.`,
 			if err != nil {
 				return err
 			}
-			st, done, err := a.openStore(cmd)
-			if err != nil {
+			var events []model.AuditEvent
+			err = a.withStore(cmd, func(st storage.Store) (err error) {
+				events, err = st.Audit(cmd.Context(), storage.AuditFilter{Key: key, Limit: int(n)})
 				return err
-			}
-			defer done()
-			events, err := st.Audit(cmd.Context(), storage.AuditFilter{Key: key, Limit: int(n)})
+			})
 			if err != nil {
 				return err
 			}
@@ -44,9 +44,7 @@ fingerprint or an API token) and when. --key takes a Client ID or key name.`,
 				if events == nil {
 					events = []model.AuditEvent{}
 				}
-				return writeJSON(a.stdout, struct {
-					Events []model.AuditEvent `json:"events"`
-				}{events})
+				return writeJSON(a.stdout, api.AuditAnswer{Events: events})
 			}
 			if len(events) == 0 {
 				fmt.Fprintln(a.stdout, "No audit events.")

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/server/api"
 	"github.com/keydeck/keydeck/storage"
 )
 
@@ -32,22 +33,23 @@ func (a *app) keysListCmd() *cobra.Command {
 		Short: "List the account's keys (active ones unless --all)",
 		Args:  exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, done, err := a.openStore(cmd)
-			if err != nil {
+			var keys []model.Key
+			err := a.withStore(cmd, func(st storage.Store) (err error) {
+				keys, err = listAll(cmd, st, all)
 				return err
-			}
-			defer done()
-			keys, err := listAll(cmd, st, all)
+			})
 			if err != nil {
 				return err
 			}
 			if asJSON {
+				// Not api.KeyPage: the CLI pages through everything, so
+				// there is no next_cursor.
 				out := struct {
-					Keys  []keyJSON `json:"keys"`
+					Keys  []api.Key `json:"keys"`
 					Total int       `json:"total"`
-				}{Keys: make([]keyJSON, 0, len(keys)), Total: len(keys)}
+				}{Keys: make([]api.Key, 0, len(keys)), Total: len(keys)}
 				for _, k := range keys {
-					out.Keys = append(out.Keys, toKeyJSON(k))
+					out.Keys = append(out.Keys, api.FromKey(k))
 				}
 				return writeJSON(a.stdout, out)
 			}
@@ -129,16 +131,13 @@ account has unallocated.`,
 			if err := spec.Validate(); err != nil {
 				return err
 			}
-			st, done, err := a.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, secret, err := st.CreateKey(cmd.Context(), spec)
-			if err != nil {
-				return err
-			}
-			return a.printSecret(asJSON, "Created key", k, secret)
+			return a.withStore(cmd, func(st storage.Store) error {
+				k, secret, err := st.CreateKey(cmd.Context(), spec)
+				if err != nil {
+					return err
+				}
+				return a.printSecret(asJSON, "Created key", k, secret)
+			})
 		},
 	}
 	f := c.Flags()
@@ -155,7 +154,7 @@ account has unallocated.`,
 func (a *app) printSecret(asJSON bool, what string, k model.Key, secret string) error {
 	fmt.Fprintln(a.stderr, "Warning: the Client Secret is shown only this once; store it now (keydeck keeps only a digest).")
 	if asJSON {
-		return writeJSON(a.stdout, secretJSON{Key: toKeyJSON(k), ClientSecret: secret})
+		return writeJSON(a.stdout, api.KeySecret{Key: api.FromKey(k), ClientSecret: secret})
 	}
 	fmt.Fprintf(a.stdout, "%s %q (%s; query %d, mutation %d)\n", what, k.Name, k.Permissions, k.QueryAlloc, k.MutationAlloc)
 	return fields(a.stdout,
@@ -172,19 +171,12 @@ func (a *app) keysShowCmd() *cobra.Command {
 		Long:  "Show one key. " + idHelp,
 		Args:  exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, done, err := a.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, err := st.GetKey(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(a.stdout, toKeyJSON(k))
-			}
-			return a.printKey(k)
+			return a.withKey(cmd, args[0], keyStep{act: func(_ storage.Store, k model.Key) error {
+				if asJSON {
+					return writeJSON(a.stdout, api.FromKey(k))
+				}
+				return a.printKey(k)
+			}})
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -261,17 +253,15 @@ func (a *app) keysEditCmd() *cobra.Command {
 			if err := edit.Validate(); err != nil {
 				return err
 			}
-			st, done, err := a.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, err := st.EditKey(cmd.Context(), args[0], edit)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "Updated key %q\n", k.Name)
-			return a.printKey(k)
+			// The store resolves the ID and refuses a revoked key itself.
+			return a.withStore(cmd, func(st storage.Store) error {
+				k, err := st.EditKey(cmd.Context(), args[0], edit)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "Updated key %q\n", k.Name)
+				return a.printKey(k)
+			})
 		},
 	}
 	f := c.Flags()
@@ -291,27 +281,20 @@ func (a *app) keysRegenerateCmd() *cobra.Command {
 			"is invalid immediately; the Client ID, allocations, usage and history stay. " + idHelp,
 		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, done, err := a.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, err := st.GetKey(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if !k.Active() {
-				return fmt.Errorf("%w: %q (%s)", model.ErrRevoked, k.Name, k.ClientID)
-			}
-			if err := a.confirm(cmd.Context(), yes, "regenerate",
-				fmt.Sprintf("Regenerate the secret of %q (%s)? The previous secret stops working immediately.", k.Name, k.ClientID)); err != nil {
-				return err
-			}
-			k, secret, err := st.RegenerateKey(cmd.Context(), k.ClientID)
-			if err != nil {
-				return err
-			}
-			return a.printSecret(asJSON, "New secret for key", k, secret)
+			return a.withKey(cmd, args[0], keyStep{
+				need: activeKey,
+				ask: func(k model.Key) string {
+					return fmt.Sprintf("Regenerate the secret of %q (%s)? The previous secret stops working immediately.", k.Name, k.ClientID)
+				},
+				yes: yes,
+				act: func(st storage.Store, k model.Key) error {
+					k, secret, err := st.RegenerateKey(cmd.Context(), k.ClientID)
+					if err != nil {
+						return err
+					}
+					return a.printSecret(asJSON, "New secret for key", k, secret)
+				},
+			})
 		},
 	}
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
@@ -330,37 +313,30 @@ func (a *app) keysRevokeCmd() *cobra.Command {
 			"--keep-allocation, which holds all of it until `keydeck keys release ID`. " + idHelp,
 		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, done, err := a.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, err := st.GetKey(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if !k.Active() {
-				return fmt.Errorf("%w: %q (%s)", model.ErrRevoked, k.Name, k.ClientID)
-			}
 			alloc := "its unused allocation returns to the account"
 			if keep {
 				alloc = "its allocation stays held until released"
 			}
-			if err := a.confirm(cmd.Context(), yes, "revoke",
-				fmt.Sprintf("Revoke %q (%s)? It stops working for good; %s.", k.Name, k.ClientID, alloc)); err != nil {
-				return err
-			}
-			k, err = st.RevokeKey(cmd.Context(), k.ClientID, keep)
-			if err != nil {
-				return err
-			}
-			if keep {
-				fmt.Fprintf(a.stdout, "Revoked key %q (%s); it still holds query %d and mutation %d until `keydeck keys release %s`.\n",
-					k.Name, k.ClientID, k.Holds(model.KindQuery), k.Holds(model.KindMutation), k.ClientID)
-				return nil
-			}
-			fmt.Fprintf(a.stdout, "Revoked key %q (%s); its unused allocation is back in the account.\n", k.Name, k.ClientID)
-			return nil
+			return a.withKey(cmd, args[0], keyStep{
+				need: activeKey,
+				ask: func(k model.Key) string {
+					return fmt.Sprintf("Revoke %q (%s)? It stops working for good; %s.", k.Name, k.ClientID, alloc)
+				},
+				yes: yes,
+				act: func(st storage.Store, k model.Key) error {
+					k, err := st.RevokeKey(cmd.Context(), k.ClientID, keep)
+					if err != nil {
+						return err
+					}
+					if keep {
+						fmt.Fprintf(a.stdout, "Revoked key %q (%s); it still holds query %d and mutation %d until `keydeck keys release %s`.\n",
+							k.Name, k.ClientID, k.Holds(model.KindQuery), k.Holds(model.KindMutation), k.ClientID)
+						return nil
+					}
+					fmt.Fprintf(a.stdout, "Revoked key %q (%s); its unused allocation is back in the account.\n", k.Name, k.ClientID)
+					return nil
+				},
+			})
 		},
 	}
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
@@ -376,31 +352,21 @@ func (a *app) keysReleaseCmd() *cobra.Command {
 		Long:  "Free the allocation that a key revoked with --keep-allocation still holds. " + idHelp,
 		Args:  exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, done, err := a.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, err := st.GetKey(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if k.Active() {
-				return fmt.Errorf("%w: %q is active (revoke it first)", model.ErrNotRevoked, k.Name)
-			}
-			if !k.KeepsAllocation {
-				return model.ErrNothingHeld
-			}
-			if err := a.confirm(cmd.Context(), yes, "release",
-				fmt.Sprintf("Release the allocation held by revoked key %q (%s)?", k.Name, k.ClientID)); err != nil {
-				return err
-			}
-			k, err = st.ReleaseKey(cmd.Context(), k.ClientID)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "Released the allocation of %q (%s); it is back in the account.\n", k.Name, k.ClientID)
-			return nil
+			return a.withKey(cmd, args[0], keyStep{
+				need: holdingKey,
+				ask: func(k model.Key) string {
+					return fmt.Sprintf("Release the allocation held by revoked key %q (%s)?", k.Name, k.ClientID)
+				},
+				yes: yes,
+				act: func(st storage.Store, k model.Key) error {
+					k, err := st.ReleaseKey(cmd.Context(), k.ClientID)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(a.stdout, "Released the allocation of %q (%s); it is back in the account.\n", k.Name, k.ClientID)
+					return nil
+				},
+			})
 		},
 	}
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
@@ -420,16 +386,13 @@ func (a *app) keysUsageCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, done, err := a.openStore(cmd)
-			if err != nil {
+			var k model.Key
+			var rows []model.UsageDay
+			err = a.withKey(cmd, args[0], keyStep{act: func(st storage.Store, found model.Key) (err error) {
+				k = found
+				rows, err = st.Usage(cmd.Context(), k.ClientID, int(n))
 				return err
-			}
-			defer done()
-			k, err := st.GetKey(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			rows, err := st.Usage(cmd.Context(), k.ClientID, int(n))
+			}})
 			if err != nil {
 				return err
 			}

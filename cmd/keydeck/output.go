@@ -108,19 +108,3 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
-
-// keyJSON is a key in --json output: the model's fields and tags, with the
-// permissions as an array of names.
-type keyJSON struct {
-	model.Key
-	Permissions []string `json:"permissions"`
-}
-
-func toKeyJSON(k model.Key) keyJSON { return keyJSON{Key: k, Permissions: k.Permissions.List()} }
-
-// secretJSON is the answer of create and regenerate: the only time the
-// secret is printed.
-type secretJSON struct {
-	Key          keyJSON `json:"key"`
-	ClientSecret string  `json:"client_secret"`
-}

@@ -21,8 +21,6 @@ import (
 	"github.com/keydeck/keydeck/storage/sqlite"
 )
 
-func init() { extraCommands = append(extraCommands, (*app).serveCmd) }
-
 // spareP gives the server one more P (goroutines running Go code at once)
 // than Go's default, unless GOMAXPROCS is set. The store's writer spends
 // its time in SQLite, through cgo, and a goroutine in a cgo call keeps its
@@ -230,13 +228,13 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 		return nil
 	}
 	if o.http != "" {
-		if err := add("HTTP API", o.http, srv.Handler(), server.APITimeouts, true); err != nil {
+		if err := add("HTTP API", o.http, srv.Handler(), srv.APITimeouts(), true); err != nil {
 			closeAll()
 			return err
 		}
 	}
 	if o.gateway != "" {
-		if err := add("gateway", o.gateway, srv.GatewayHandler(), server.GatewayTimeouts, false); err != nil {
+		if err := add("gateway", o.gateway, srv.GatewayHandler(), srv.GatewayTimeouts(), false); err != nil {
 			closeAll()
 			return err
 		}

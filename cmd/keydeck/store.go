@@ -60,6 +60,16 @@ func (a *app) openStore(cmd *cobra.Command) (storage.Store, func(), error) {
 	}, nil
 }
 
+// withStore opens the key store, runs f and releases the store.
+func (a *app) withStore(cmd *cobra.Command, f func(storage.Store) error) error {
+	st, done, err := a.openStore(cmd)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return f(st)
+}
+
 // openAdmin opens the local database for administration (accounts,
 // tokens, SSH keys, backups), which is never available remotely.
 func (a *app) openAdmin(cmd *cobra.Command) (storage.Admin, error) {

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/storage"
 )
 
 func (a *app) verifyCmd() *cobra.Command {
@@ -51,16 +52,15 @@ Exit status: 0 allowed, 3 invalid credentials (401), 4 missing permission
 				return denied(model.DeniedUnauthorized, model.VerifyResult{})
 			}
 
-			st, done, err := a.openStore(cmd)
-			if err != nil {
+			var res model.VerifyResult
+			err = a.withStore(cmd, func(st storage.Store) (err error) {
+				res, err = st.Verify(cmd.Context(), model.VerifyRequest{
+					ClientID:     clientID,
+					ClientSecret: s,
+					Operation:    operation,
+					Credits:      cost,
+				})
 				return err
-			}
-			defer done()
-			res, err := st.Verify(cmd.Context(), model.VerifyRequest{
-				ClientID:     clientID,
-				ClientSecret: s,
-				Operation:    operation,
-				Credits:      cost,
 			})
 			if err != nil {
 				return err
