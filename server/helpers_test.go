@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/assets"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/storage/sqlite"
 	"github.com/keydeck/keydeck/storage/storetest"
