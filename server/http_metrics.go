@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
 )
 
@@ -55,7 +56,7 @@ func newMetrics(s *Server) *metrics {
 		for j := range verdictLabels {
 			st := "error"
 			if j > 0 {
-				st = strconv.Itoa(model.Verdict(j).HTTPStatus())
+				st = strconv.Itoa(api.Status(model.Verdict(j)))
 			}
 			m.outcomes[i][j] = outcomes.WithLabelValues(src, st)
 		}

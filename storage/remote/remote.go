@@ -78,13 +78,13 @@ func New(baseURL, token string, opt Options) (storage.Store, error) {
 func CheckURL(baseURL string, insecure bool) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("remote: %q is not an http:// or https:// URL", model.ShowURL(baseURL))
+		return nil, fmt.Errorf("remote: %q is not an http:// or https:// URL", api.ShowURL(baseURL))
 	}
 	if u.User != nil {
 		return nil, errors.New("remote: put the token in --token or KEYDECK_TOKEN, not in the URL")
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("remote: %q: give the server's base URL, without ? or #", model.ShowURL(baseURL))
+		return nil, fmt.Errorf("remote: %q: give the server's base URL, without ? or #", api.ShowURL(baseURL))
 	}
 	if u.Scheme == "http" && !insecure && !IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("remote: refusing plain http:// to %s, which is not loopback (the token would cross the network unencrypted); use https:// or pass --insecure", model.Sanitize(u.Hostname(), 100))
