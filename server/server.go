@@ -9,7 +9,7 @@
 // headers, a few atomic counters and an asynchronous access-log entry.
 //
 // Errors are RFC 9457 problem details; their types are listed in package
-// server/api.
+// api.
 //
 // # Gateway and the unit of a failed upstream
 //

@@ -2,7 +2,7 @@
 // API (keydeck serve --http) with an account API token. The TUI and the
 // CLI use it with --remote URL --token T and cannot tell it from the local
 // SQLite store: errors come back as the same model and storage errors
-// (the server sends them as RFC 9457 problems, see server/api), and a
+// (the server sends them as RFC 9457 problems, see package api), and a
 // server that cannot be reached is one line wrapping
 // storage.ErrUnavailable, after at most Options.Timeout.
 package remote
