@@ -27,7 +27,7 @@ const (
 var sourceNames = [...]string{"api", "gateway"}
 
 // verdictLabels sizes the outcome counters: index 0 is a store error, the
-// others are model.Verdict values, labelled with Verdict.HTTPStatus.
+// others are model.Verdict values, labelled with api.Status.
 var verdictLabels = [model.DeniedCredits + 1]struct{}{}
 
 // metrics is a server's Prometheus registry. Each server has its own: no
