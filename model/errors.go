@@ -3,7 +3,6 @@ package model
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -89,25 +88,6 @@ type NotFoundError struct {
 
 func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("%v: %q", e.Kind, RedactSecrets(Sanitize(e.ID, 80)))
-}
-
-// ShowURL is a URL as an error message may quote it: any user info (a
-// name and password, or a token put there) replaced by "…", also when the
-// URL does not parse; keydeck secrets and tokens redacted; control
-// characters replaced; at most 200 characters.
-func ShowURL(s string) string {
-	u, err := url.Parse(s)
-	switch {
-	case err == nil && u.User != nil:
-		c := *u
-		c.User = nil
-		s = strings.Replace(c.String(), "//", "//…@", 1)
-	case err != nil:
-		if i, j := strings.Index(s, "://"), strings.LastIndexByte(s, '@'); i >= 0 && j > i {
-			s = s[:i+3] + "…@" + s[j+1:]
-		}
-	}
-	return Sanitize(RedactSecrets(s), 200)
 }
 
 // RedactSecrets hides anything shaped like a keydeck secret or token in

@@ -96,9 +96,9 @@ func TestDecideOrder(t *testing.T) {
 	if v := Decide(st, OpRead, 0); v != DeniedUnauthorized {
 		t.Fatalf("revoked: got %v", v)
 	}
-	for v, want := range map[Verdict][2]int{Allowed: {200, 0}, DeniedUnauthorized: {401, 3}, DeniedForbidden: {403, 4}, DeniedQuota: {429, 5}, DeniedCredits: {402, 6}} {
-		if v.HTTPStatus() != want[0] || v.ExitCode() != want[1] {
-			t.Errorf("%v maps to %d/%d", v, v.HTTPStatus(), v.ExitCode())
+	for v, want := range map[Verdict]int{Allowed: 0, DeniedUnauthorized: 3, DeniedForbidden: 4, DeniedQuota: 5, DeniedCredits: 6} {
+		if v.ExitCode() != want {
+			t.Errorf("%v maps to exit status %d", v, v.ExitCode())
 		}
 	}
 }
@@ -171,14 +171,6 @@ func TestPermissions(t *testing.T) {
 			t.Errorf("ParsePermissions(%q) accepted", bad)
 		}
 	}
-	for m, want := range map[string]Operation{"GET": OpRead, "HEAD": OpRead, "POST": OpWrite, "PUT": OpWrite, "PATCH": OpWrite, "DELETE": OpDelete} {
-		if op, ok := OperationForMethod(m); !ok || op != want {
-			t.Errorf("%s -> %v", m, op)
-		}
-	}
-	if _, ok := OperationForMethod("OPTIONS"); ok {
-		t.Error("OPTIONS maps to an operation")
-	}
 	if OpDelete.Kind() != KindMutation || OpRead.Kind() != KindQuery {
 		t.Error("kinds")
 	}
@@ -194,27 +186,5 @@ func TestNotFoundRedactsSecrets(t *testing.T) {
 	}
 	if got := KeyNotFound("Backend-Key").Error(); got != `no such key: "Backend-Key"` {
 		t.Fatalf("plain names are kept: %q", got)
-	}
-}
-
-func TestShowURLHidesUserInfo(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://keys.example.com/v1":                "https://keys.example.com/v1",
-		"http://admin:hunter2@up.example:8080/":      "http://…@up.example:8080/",
-		"ftp://user:pass@files.example":              "ftp://…@files.example",
-		"https://tok3n@keys.example.com":             "https://…@keys.example.com",
-		"http://u:p ss@bad host/%zz":                 "http://…@bad host/%zz", // does not parse
-		"http://x/?t=kdt_" + strings.Repeat("A", 40): "http://x/?t=kdt…[redacted]",
-		"http://x/\x1b[2J":                           "http://x/?[2J",
-	} {
-		got := ShowURL(in)
-		if got != want {
-			t.Errorf("ShowURL(%q) = %q, want %q", in, got, want)
-		}
-		for _, leak := range []string{"hunter2", "pass", "tok3n", "p ss"} {
-			if strings.Contains(got, leak) {
-				t.Errorf("ShowURL(%q) = %q shows %q", in, got, leak)
-			}
-		}
 	}
 }

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 )
 
@@ -41,20 +40,6 @@ func ParseOperation(s string) (Operation, error) {
 		return OpDelete, nil
 	}
 	return 0, &ValidationError{Field: "operation", Msg: fmt.Sprintf("unknown operation %q (use read, write or delete)", Sanitize(s, 20))}
-}
-
-// OperationForMethod maps an HTTP method: GET/HEAD read, POST/PUT/PATCH
-// write, DELETE delete. Other methods are not allowed.
-func OperationForMethod(method string) (Operation, bool) {
-	switch method {
-	case http.MethodGet, http.MethodHead:
-		return OpRead, true
-	case http.MethodPost, http.MethodPut, http.MethodPatch:
-		return OpWrite, true
-	case http.MethodDelete:
-		return OpDelete, true
-	}
-	return 0, false
 }
 
 // Permission is the permission the operation needs.

@@ -13,23 +13,6 @@ const (
 	DeniedCredits
 )
 
-// HTTPStatus maps a verdict to its HTTP status.
-func (v Verdict) HTTPStatus() int {
-	switch v {
-	case Allowed:
-		return 200
-	case DeniedUnauthorized:
-		return 401
-	case DeniedForbidden:
-		return 403
-	case DeniedQuota:
-		return 429
-	case DeniedCredits:
-		return 402
-	}
-	return 500
-}
-
 // ExitCode maps a verdict to the exit status of `keydeck verify`.
 func (v Verdict) ExitCode() int {
 	switch v {
@@ -96,7 +79,7 @@ type VerifyResult struct {
 	Limit     int64 // allocation of Kind
 	Remaining int64 // after this request
 	// QueryLimit and MutationLimit are the key's two allocations, for the
-	// RateLimit-Policy header (the local store fills them in).
+	// answers that report both (the local store fills them in).
 	QueryLimit, MutationLimit int64
 	Period                    Period
 	// PeriodSeconds is the length of the current period (0 for none).

@@ -15,7 +15,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -33,39 +32,14 @@ import (
 	"time"
 
 	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/server/internal/servertest"
 	"github.com/keydeck/keydeck/storage/sqlite"
 )
-
-// builtBinary is the binary's path once built; TestMain removes its folder.
-var builtBinary atomic.Value
-
-var buildOnce = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "keydeck-servertest-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "keydeck")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/keydeck/keydeck/cmd/keydeck").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-func keydeckBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := buildOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
-	builtBinary.Store(bin)
-	return bin
-}
 
 // proc is a running `keydeck serve`.
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *servertest.SyncBuffer
 	urls   map[string]string // "HTTP API", "gateway" → base URL
 	done   chan error
 }
@@ -78,7 +52,7 @@ func startServe(t *testing.T, bin, db string, args ...string) *proc {
 	cmd := exec.Command(bin, append([]string{"serve", "--db", db}, args...)...)
 	cmd.Env = append(os.Environ(), "KEYDECK_REMOTE=", "KEYDECK_LOG_LEVEL=warn")
 	pr, pw := io.Pipe()
-	p := &proc{cmd: cmd, stderr: &syncBuffer{}, urls: map[string]string{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, stderr: &servertest.SyncBuffer{}, urls: map[string]string{}, done: make(chan error, 1)}
 	cmd.Stderr = io.MultiWriter(p.stderr, pw)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -166,7 +140,7 @@ func TestKill9UnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary twenty times")
 	}
-	bin := keydeckBinary(t)
+	bin := servertest.Binary(t)
 	path := filepath.Join(t.TempDir(), "keydeck.db")
 	const alloc = 4000
 	k, secret, tok := setupDB(t, path, model.PermRead, alloc, 0)
@@ -258,7 +232,7 @@ func TestKill9UnderLoad(t *testing.T) {
 
 // SIGTERM lets a request in flight finish, then the process exits 0.
 func TestGracefulShutdown(t *testing.T) {
-	bin := keydeckBinary(t)
+	bin := servertest.Binary(t)
 	path := filepath.Join(t.TempDir(), "keydeck.db")
 	k, secret, _ := setupDB(t, path, model.PermRead, 10, 0)
 	arrived := make(chan struct{}, 1)
@@ -322,7 +296,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 // --tls-cert/--tls-key put both listeners on TLS.
 func TestServeTLS(t *testing.T) {
-	bin := keydeckBinary(t)
+	bin := servertest.Binary(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keydeck.db")
 	k, secret, _ := setupDB(t, path, model.PermRead, 10, 0)

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 	"github.com/keydeck/keydeck/storage/sqlite"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keydeck/keydeck/server/api"
+	"github.com/keydeck/keydeck/api"
 )
 
 // The hand-written 200 answer of /v1/verify is byte for byte what

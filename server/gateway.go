@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 // Headers of the gateway.
@@ -109,17 +109,17 @@ type gateway struct {
 func ParseUpstream(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not an http:// or https:// URL with a host", model.ShowURL(s))
+		return nil, fmt.Errorf("%q is not an http:// or https:// URL with a host", api.ShowURL(s))
 	}
 	return u, checkUpstream(u)
 }
 
 func checkUpstream(u *url.URL) error {
 	if u.User != nil {
-		return fmt.Errorf("%q: put no credentials in the URL", model.ShowURL(u.String()))
+		return fmt.Errorf("%q: put no credentials in the URL", api.ShowURL(u.String()))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("%q is not an http:// or https:// URL with a host", model.ShowURL(u.String()))
+		return fmt.Errorf("%q is not an http:// or https:// URL with a host", api.ShowURL(u.String()))
 	}
 	return nil
 }
@@ -170,7 +170,7 @@ const gatewayMethods = "DELETE, GET, HEAD, PATCH, POST, PUT"
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := g.s
 	start := requestStart(w)
-	op, ok := model.OperationForMethod(r.Method)
+	op, ok := api.OperationForMethod(r.Method)
 	if !ok {
 		w.Header().Set("Allow", gatewayMethods)
 		p := api.NewProblem(http.StatusMethodNotAllowed, api.TypeMethodNotAllowed, r.Method+" is not one of the methods keydeck maps to an operation ("+gatewayMethods+")")

@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 // A path that is not in canonical form would match no credit cost and

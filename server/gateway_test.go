@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 // upstream is a real HTTP service behind the gateway that records what

@@ -20,9 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/assets"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
+	"github.com/keydeck/keydeck/server/internal/servertest"
 	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/storage/sqlite"
 	"github.com/keydeck/keydeck/storage/storetest"
@@ -42,9 +43,7 @@ var seen = struct {
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
-	if bin, ok := builtBinary.Load().(string); ok {
-		os.RemoveAll(filepath.Dir(bin))
-	}
+	servertest.RemoveBinary()
 	full := flag.Lookup("test.run").Value.String() == "" && flag.Lookup("test.skip").Value.String() == ""
 	if code == 0 && full {
 		if missing := missingStatuses(); len(missing) > 0 {
@@ -152,7 +151,7 @@ type env struct {
 	ts     *httptest.Server
 	gw     *httptest.Server
 	tokens map[string]string
-	logBuf *syncBuffer
+	logBuf *servertest.SyncBuffer
 }
 
 type envOption func(*sqliteOptions, *Config)
@@ -164,7 +163,7 @@ var start = time.Date(2026, 11, 14, 10, 30, 0, 0, time.UTC)
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, path: filepath.Join(t.TempDir(), "keydeck.db"), clock: storetest.NewClock(start), tokens: map[string]string{}, logBuf: &syncBuffer{}}
+	e := &env{t: t, path: filepath.Join(t.TempDir(), "keydeck.db"), clock: storetest.NewClock(start), tokens: map[string]string{}, logBuf: &servertest.SyncBuffer{}}
 	sopt := sqlite.Options{Clock: e.clock.Now, FlushInterval: 20 * time.Millisecond, BusyTimeout: 200 * time.Millisecond}
 	cfg := Config{Clock: e.clock.Now}
 	for _, o := range opts {
@@ -414,24 +413,6 @@ func wantStatus(t *testing.T, a answer, status int, typ ...string) {
 			t.Fatalf("problem type %q, want %q (%s)", p.Type, typ[0], a.body)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the access log's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // verifyBody is a /v1/verify request body.

@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 	"github.com/keydeck/keydeck/storage"
 )
 

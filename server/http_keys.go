@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 	"github.com/keydeck/keydeck/storage"
 )
 

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
 )
 
@@ -26,7 +27,7 @@ const (
 var sourceNames = [...]string{"api", "gateway"}
 
 // verdictLabels sizes the outcome counters: index 0 is a store error, the
-// others are model.Verdict values, labelled with Verdict.HTTPStatus.
+// others are model.Verdict values, labelled with api.Status.
 var verdictLabels = [model.DeniedCredits + 1]struct{}{}
 
 // metrics is a server's Prometheus registry. Each server has its own: no
@@ -55,7 +56,7 @@ func newMetrics(s *Server) *metrics {
 		for j := range verdictLabels {
 			st := "error"
 			if j > 0 {
-				st = strconv.Itoa(model.Verdict(j).HTTPStatus())
+				st = strconv.Itoa(api.Status(model.Verdict(j)))
 			}
 			m.outcomes[i][j] = outcomes.WithLabelValues(src, st)
 		}

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/assets"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 // healthz answers 200 when the database answers a read within two seconds,

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 // verify is POST /v1/verify, the hot path: decode, one Admin.Verify, answer.

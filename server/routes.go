@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/keydeck/keydeck/server/api"
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/storage"
 )
 

@@ -1,6 +1,19 @@
 // Package server is keydeck's network side: the HTTP API (management,
 // verification, health, metrics, the OpenAPI document) and the gateway that
-// stands in front of an upstream service.
+// stands in front of an upstream service. The terminal UI over SSH is
+// package server/ssh.
+//
+//   - server.go: Config, Server, and each listener's http.Server
+//   - routes.go: the route table, the mux, 404 and 405
+//   - http.go: JSON and problem answers, request bodies, token auth
+//   - http_verify.go, verify_decode.go: POST /v1/verify, its fast decoder,
+//     the RateLimit headers
+//   - http_keys.go: the management endpoints
+//   - http_misc.go: /healthz and /openapi.json
+//   - http_metrics.go: /metrics
+//   - http_log.go: the asynchronous access log
+//   - gateway.go: the gateway: credentials, credit costs, the proxy
+//   - parkconn.go: the listener that parks net/http's background read
 //
 // The server depends on storage.Admin only; cmd/keydeck picks the SQLite
 // implementation. The hot path, POST /v1/verify and every gateway request,
@@ -9,7 +22,7 @@
 // headers, a few atomic counters and an asynchronous access-log entry.
 //
 // Errors are RFC 9457 problem details; their types are listed in package
-// server/api.
+// api.
 //
 // # Gateway and the unit of a failed upstream
 //

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 // Every endpoint with a body answers 400 for one that is not the JSON it

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 // Every management route answers 401 without a valid token: none, not

@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 func TestVerify403(t *testing.T) {

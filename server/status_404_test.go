@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 // Every route that names a key answers 404 for an ID that is not one of

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keydeck/keydeck/server/api"
+	"github.com/keydeck/keydeck/api"
 )
 
 // Every path answers 405 with Allow for the methods it does not take.

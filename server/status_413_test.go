@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 // Bodies over the limit are refused with 413 before anything is decoded.

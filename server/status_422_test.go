@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 func TestVerify422(t *testing.T) {

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 // The quota headers follow SPEC §4 exactly: the policy names both of the

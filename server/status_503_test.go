@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 )
 
 // Another process holding the database's write lock longer than the busy

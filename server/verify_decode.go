@@ -1,7 +1,7 @@
 package server
 
 import (
-	"github.com/keydeck/keydeck/server/api"
+	"github.com/keydeck/keydeck/api"
 )
 
 // decodeVerifyFast decodes the common form of a verification body, a flat

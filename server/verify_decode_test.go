@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/keydeck/keydeck/server/api"
+	"github.com/keydeck/keydeck/api"
 )
 
 // decodeStd is what decodeBody does with encoding/json.

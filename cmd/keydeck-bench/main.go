@@ -47,9 +47,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/server"
-	"github.com/keydeck/keydeck/server/api"
 	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/storage/sqlite"
 )

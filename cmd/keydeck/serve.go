@@ -15,9 +15,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/crypto/ssh"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/keydeck/keydeck/server"
+	"github.com/keydeck/keydeck/server/ssh"
 	"github.com/keydeck/keydeck/storage/sqlite"
 )
 
@@ -102,9 +103,9 @@ and closes the database cleanly.`,
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	f.StringVar(&o.accessLog, "access-log", "text", "access log on stderr: text, json or off")
 	f.StringVar(&o.ssh, "ssh", "", "serve the terminal UI over SSH on ADDR (host:port)")
-	f.StringVar(&o.sshHostKey, "ssh-host-key", "", "SSH host key file, generated when missing (default: "+server.HostKeyFile+" beside the database)")
-	f.DurationVar(&o.sshIdle, "ssh-idle-timeout", server.DefaultSSHIdleTimeout, "close an SSH session after this long without input (0: never)")
-	f.IntVar(&o.sshMaxSessions, "ssh-max-sessions", server.DefaultSSHMaxSessions, "SSH sessions allowed at once")
+	f.StringVar(&o.sshHostKey, "ssh-host-key", "", "SSH host key file, generated when missing (default: "+ssh.HostKeyFile+" beside the database)")
+	f.DurationVar(&o.sshIdle, "ssh-idle-timeout", ssh.DefaultIdleTimeout, "close an SSH session after this long without input (0: never)")
+	f.IntVar(&o.sshMaxSessions, "ssh-max-sessions", ssh.DefaultMaxSessions, "SSH sessions allowed at once")
 	return c
 }
 
@@ -253,13 +254,13 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, logger *slog.Logger) error {
 	path := o.sshHostKey
 	if path == "" {
-		path = server.HostKeyPath(db.Path())
+		path = ssh.HostKeyPath(db.Path())
 	}
-	hostKey, created, err := server.LoadHostKey(path)
+	hostKey, created, err := ssh.LoadHostKey(path)
 	if err != nil {
 		return err
 	}
-	srv, err := server.NewSSH(server.SSHConfig{Admin: db, HostKey: hostKey, Logger: logger,
+	srv, err := ssh.New(ssh.Config{Admin: db, HostKey: hostKey, Logger: logger,
 		IdleTimeout: o.sshIdle, MaxSessions: o.sshMaxSessions})
 	if err != nil {
 		return err
@@ -272,7 +273,7 @@ func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, logger *slog
 	if created {
 		state = "generated now"
 	}
-	fmt.Fprintf(a.stderr, "keydeck: SSH host key %s (%s, %s)\n", ssh.FingerprintSHA256(hostKey.PublicKey()), path, state)
+	fmt.Fprintf(a.stderr, "keydeck: SSH host key %s (%s, %s)\n", gossh.FingerprintSHA256(hostKey.PublicKey()), path, state)
 	*ls = append(*ls, listener{name: "SSH", url: ln.Addr().String(),
 		serve: func() error { return srv.Serve(ln) },
 		stop: func(ctx context.Context) error {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
 )
@@ -84,7 +85,7 @@ Exit status: 0 allowed, 3 invalid credentials (401), 4 missing permission
 // denied is a verification that was not allowed: its HTTP status and
 // reason on stderr, and the exit status of the verdict.
 func denied(v model.Verdict, res model.VerifyResult) error {
-	msg := fmt.Sprintf("%d %s", v.HTTPStatus(), v)
+	msg := fmt.Sprintf("%d %s", api.Status(v), v)
 	if v == model.DeniedQuota {
 		msg += resetText(res)
 	}

@@ -8,8 +8,8 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 	"github.com/keydeck/keydeck/storage"
 )
 

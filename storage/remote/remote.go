@@ -2,7 +2,7 @@
 // API (keydeck serve --http) with an account API token. The TUI and the
 // CLI use it with --remote URL --token T and cannot tell it from the local
 // SQLite store: errors come back as the same model and storage errors
-// (the server sends them as RFC 9457 problems, see server/api), and a
+// (the server sends them as RFC 9457 problems, see package api), and a
 // server that cannot be reached is one line wrapping
 // storage.ErrUnavailable, after at most Options.Timeout.
 package remote
@@ -25,8 +25,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
-	"github.com/keydeck/keydeck/server/api"
 	"github.com/keydeck/keydeck/storage"
 )
 
@@ -78,13 +78,13 @@ func New(baseURL, token string, opt Options) (storage.Store, error) {
 func CheckURL(baseURL string, insecure bool) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("remote: %q is not an http:// or https:// URL", model.ShowURL(baseURL))
+		return nil, fmt.Errorf("remote: %q is not an http:// or https:// URL", api.ShowURL(baseURL))
 	}
 	if u.User != nil {
 		return nil, errors.New("remote: put the token in --token or KEYDECK_TOKEN, not in the URL")
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("remote: %q: give the server's base URL, without ? or #", model.ShowURL(baseURL))
+		return nil, fmt.Errorf("remote: %q: give the server's base URL, without ? or #", api.ShowURL(baseURL))
 	}
 	if u.Scheme == "http" && !insecure && !IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("remote: refusing plain http:// to %s, which is not loopback (the token would cross the network unencrypted); use https:// or pass --insecure", model.Sanitize(u.Hostname(), 100))

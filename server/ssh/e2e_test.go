@@ -1,4 +1,4 @@
-package server
+package ssh
 
 // End-to-end tests of `keydeck serve --ssh` with the system ssh client
 // under tmux: the real binary, real keys made with ssh-keygen, loopback
@@ -19,6 +19,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/keydeck/keydeck/server/internal/servertest"
 )
 
 // needSSHTools skips when the tools the end-to-end tests drive are missing
@@ -56,7 +58,10 @@ func sshKeyFile(t *testing.T, dir, name string) (string, string) {
 
 // sshServe is a running `keydeck serve --ssh`.
 type sshServe struct {
-	*proc
+	cmd    *exec.Cmd
+	stderr *servertest.SyncBuffer
+	done   chan error // what cmd.Wait returned
+
 	addr, port, hostKeyFP, hostKeyState, httpURL string
 }
 
@@ -73,7 +78,7 @@ func startSSHServe(t *testing.T, bin, db string, extra ...string) *sshServe {
 	args := append([]string{"serve", "--db", db, "--ssh", "127.0.0.1:0", "--log-level", "warn"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "KEYDECK_REMOTE=")
-	p := &proc{cmd: cmd, stderr: &syncBuffer{}, urls: map[string]string{}, done: make(chan error, 1)}
+	p := &sshServe{cmd: cmd, stderr: &servertest.SyncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -92,11 +97,11 @@ func startSSHServe(t *testing.T, bin, db string, extra ...string) *sshServe {
 		l, h := sshListenRE.FindStringSubmatch(out), sshHostKeyRE.FindStringSubmatch(out)
 		hu := httpListenRE.FindStringSubmatch(out)
 		if l != nil && h != nil && (!wantHTTP || hu != nil) {
-			s := &sshServe{proc: p, addr: l[1], port: l[2], hostKeyFP: h[1], hostKeyState: h[3]}
+			p.addr, p.port, p.hostKeyFP, p.hostKeyState = l[1], l[2], h[1], h[3]
 			if hu != nil {
-				s.httpURL = hu[1]
+				p.httpURL = hu[1]
 			}
-			return s
+			return p
 		}
 		select {
 		case err := <-p.done:
@@ -324,7 +329,7 @@ func keysOf(t *testing.T, bin, db, account string) listedKeys {
 // line and stops the server within a few seconds.
 func TestSSHEndToEnd(t *testing.T) {
 	needSSHTools(t)
-	bin := keydeckBinary(t)
+	bin := servertest.Binary(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "data", "keydeck.db")
 	alice, aliceFP := sshKeyFile(t, dir, "alice")
@@ -477,7 +482,7 @@ func TestSSHEndToEnd(t *testing.T) {
 // that pinned another key is stopped.
 func TestSSHHostKey(t *testing.T) {
 	needSSHTools(t)
-	bin := keydeckBinary(t)
+	bin := servertest.Binary(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "keydeck.db")
 	bob, _ := sshKeyFile(t, dir, "bob")

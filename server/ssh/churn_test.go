@@ -1,4 +1,4 @@
-package server
+package ssh
 
 // Fifty SSH sessions dropped at random steps against an in-process server:
 // the store stays consistent and the server healthy (goroutines and open

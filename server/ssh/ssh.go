@@ -1,6 +1,11 @@
-package server
-
-// The terminal UI over SSH (SPEC §5).
+// Package ssh serves the terminal UI over SSH (SPEC §5), with wish; the
+// HTTP API and the gateway are package server's.
+//
+//   - ssh.go: the Server: authentication, sessions, limits, Shutdown
+//   - input.go: a session's keyboard input, read beside Bubble Tea
+//   - hostkey.go: the host key, generated beside the database
+//
+// In this package ssh is charm.land/ssh and gossh is golang.org/x/crypto/ssh.
 //
 // Who may connect: public-key authentication only. The key's SHA-256
 // fingerprint is looked up with Admin.AccountForSSHKey on every connection
@@ -26,6 +31,7 @@ package server
 // Shutdown quits every program (the client's terminal is restored and told
 // why), waits a few seconds for clients to hang up, then closes what is
 // left.
+package ssh
 
 import (
 	"context"
@@ -51,13 +57,13 @@ import (
 
 // SSH defaults.
 const (
-	// DefaultSSHIdleTimeout closes a session after this long without input.
-	DefaultSSHIdleTimeout = 15 * time.Minute
-	// DefaultSSHMaxSessions is how many sessions run at once.
-	DefaultSSHMaxSessions = 32
-	// DefaultSSHShutdownGrace is how long Shutdown waits for clients to
+	// DefaultIdleTimeout closes a session after this long without input.
+	DefaultIdleTimeout = 15 * time.Minute
+	// DefaultMaxSessions is how many sessions run at once.
+	DefaultMaxSessions = 32
+	// defaultShutdownGrace is how long Shutdown waits for clients to
 	// hang up after their programs quit, before closing their connections.
-	DefaultSSHShutdownGrace = 3 * time.Second
+	defaultShutdownGrace = 3 * time.Second
 
 	sshHandshakeTimeout = 20 * time.Second
 	sshLookupTimeout    = 5 * time.Second
@@ -81,8 +87,8 @@ const (
 // errKeyRefused is the authentication error of an unregistered key.
 var errKeyRefused = errors.New("SSH key not registered")
 
-// SSHConfig sets up an SSHServer.
-type SSHConfig struct {
+// Config sets up a Server.
+type Config struct {
 	// Admin is the database; required.
 	Admin storage.Admin
 	// HostKey is the server's host key (LoadHostKey); required.
@@ -94,10 +100,10 @@ type SSHConfig struct {
 	// never.
 	IdleTimeout time.Duration
 	// MaxSessions is how many sessions may run at once; 0 means
-	// DefaultSSHMaxSessions.
+	// DefaultMaxSessions.
 	MaxSessions int
 	// ShutdownGrace is how long Shutdown waits for clients to hang up; 0
-	// means DefaultSSHShutdownGrace.
+	// means defaultShutdownGrace.
 	ShutdownGrace time.Duration
 	// TUI is the base of every session's tui.Options (refresh interval,
 	// clock, page size). The server always sets Clipboard to
@@ -105,8 +111,8 @@ type SSHConfig struct {
 	TUI tui.Options
 }
 
-// SSHServer serves the terminal UI over SSH.
-type SSHServer struct {
+// Server serves the terminal UI over SSH.
+type Server struct {
 	admin    storage.Admin
 	log      *slog.Logger
 	idle     time.Duration
@@ -124,8 +130,8 @@ type SSHServer struct {
 	handlers sync.WaitGroup // admitted sessions still running
 }
 
-// NewSSH builds an SSH server from cfg.
-func NewSSH(cfg SSHConfig) (*SSHServer, error) {
+// New builds an SSH server from cfg.
+func New(cfg Config) (*Server, error) {
 	if cfg.Admin == nil {
 		return nil, errors.New("ssh server: no store")
 	}
@@ -135,7 +141,7 @@ func NewSSH(cfg SSHConfig) (*SSHServer, error) {
 	if cfg.MaxSessions < 0 || cfg.IdleTimeout < 0 || cfg.ShutdownGrace < 0 {
 		return nil, errors.New("ssh server: negative limit")
 	}
-	s := &SSHServer{
+	s := &Server{
 		admin:    cfg.Admin,
 		log:      cfg.Logger,
 		idle:     cfg.IdleTimeout,
@@ -150,10 +156,10 @@ func NewSSH(cfg SSHConfig) (*SSHServer, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.max == 0 {
-		s.max = DefaultSSHMaxSessions
+		s.max = DefaultMaxSessions
 	}
 	if s.grace == 0 {
-		s.grace = DefaultSSHShutdownGrace
+		s.grace = defaultShutdownGrace
 	}
 	// Connections, counted from accept: room for every session plus some
 	// in the handshake; beyond that a flood is dropped unread.
@@ -196,11 +202,11 @@ func NewSSH(cfg SSHConfig) (*SSHServer, error) {
 
 // HostKey is the server's public host key (print its fingerprint so users
 // can pin it).
-func (s *SSHServer) HostKey() gossh.PublicKey { return s.hostKey }
+func (s *Server) HostKey() gossh.PublicKey { return s.hostKey }
 
 // Serve accepts connections on ln until Shutdown. Like the HTTP listeners
 // it then returns http.ErrServerClosed, so callers treat them alike.
-func (s *SSHServer) Serve(ln net.Listener) error {
+func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	closing := s.closing
 	s.mu.Unlock()
@@ -216,7 +222,7 @@ func (s *SSHServer) Serve(ln net.Listener) error {
 }
 
 // Sessions is how many sessions are running.
-func (s *SSHServer) Sessions() int {
+func (s *Server) Sessions() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.sessions)
@@ -227,7 +233,7 @@ func (s *SSHServer) Sessions() int {
 // waits up to the grace period for clients to hang up, closes the
 // connections left, and returns once every session handler has returned
 // or ctx ends.
-func (s *SSHServer) Shutdown(ctx context.Context) error {
+func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	for _, ss := range s.sessions {
@@ -265,7 +271,7 @@ func (s *SSHServer) Shutdown(ctx context.Context) error {
 
 // serverConfig is the x/crypto/ssh configuration of one connection:
 // public keys only, each looked up in the database.
-func (s *SSHServer) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
+func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 	return &gossh.ServerConfig{
 		PublicKeyCallback: func(meta gossh.ConnMetadata, key gossh.PublicKey) (*gossh.Permissions, error) {
 			fp := gossh.FingerprintSHA256(key)
@@ -347,7 +353,7 @@ func (ss *sshSession) ended() endReason {
 }
 
 // gate admits a session or refuses it with one line and exit status 1.
-func (s *SSHServer) gate(next ssh.Handler) ssh.Handler {
+func (s *Server) gate(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		ss, msg := s.admit(sess)
 		if ss == nil {
@@ -360,7 +366,7 @@ func (s *SSHServer) gate(next ssh.Handler) ssh.Handler {
 	}
 }
 
-func (s *SSHServer) admit(sess ssh.Session) (*sshSession, string) {
+func (s *Server) admit(sess ssh.Session) (*sshSession, string) {
 	if sess.RawCommand() != "" {
 		return nil, msgCommand
 	}
@@ -408,7 +414,7 @@ func (s *SSHServer) admit(sess ssh.Session) (*sshSession, string) {
 	return ss, ""
 }
 
-func (s *SSHServer) release(sess ssh.Session, ss *sshSession) {
+func (s *Server) release(sess ssh.Session, ss *sshSession) {
 	if ss.store != nil {
 		_ = ss.store.Close()
 	}
@@ -418,14 +424,14 @@ func (s *SSHServer) release(sess ssh.Session, ss *sshSession) {
 	s.handlers.Done()
 }
 
-func (s *SSHServer) session(sess ssh.Session) *sshSession {
+func (s *Server) session(sess ssh.Session) *sshSession {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sessions[sess]
 }
 
 // program builds the session's own model and program.
-func (s *SSHServer) program(sess ssh.Session) *tea.Program {
+func (s *Server) program(sess ssh.Session) *tea.Program {
 	ss := s.session(sess)
 	if ss == nil {
 		return nil
@@ -443,7 +449,7 @@ func (s *SSHServer) program(sess ssh.Session) *tea.Program {
 		in = &activityReader{r: sess, timer: ss.idle, d: s.idle}
 	}
 	// The program reads a stand-in; the session's input is decoded
-	// beside it (ssh_input.go says why).
+	// beside it (input.go says why).
 	ss.stand = newIdleReader()
 	opts := bm.MakeOptions(sess)
 	opts = append(opts, tui.ProgramOptions(opt)...)
@@ -456,14 +462,14 @@ func (s *SSHServer) program(sess ssh.Session) *tea.Program {
 
 // finish runs once the program has ended: exit status 0 when the user
 // quit, or the reason and 1 when the server ended the session.
-func (s *SSHServer) finish(next ssh.Handler) ssh.Handler {
+func (s *Server) finish(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		s.report(sess)
 		next(sess)
 	}
 }
 
-func (s *SSHServer) report(sess ssh.Session) {
+func (s *Server) report(sess ssh.Session) {
 	ss := s.session(sess)
 	if ss == nil {
 		return
@@ -493,7 +499,7 @@ func refuse(sess ssh.Session, msg string) {
 // trackConn counts connections from accept, refuses them beyond the limit
 // or once Shutdown began, and remembers them so Shutdown can close those
 // still in the handshake.
-func (s *SSHServer) trackConn(_ ssh.Context, c net.Conn) net.Conn {
+func (s *Server) trackConn(_ ssh.Context, c net.Conn) net.Conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -510,7 +516,7 @@ func (s *SSHServer) trackConn(_ ssh.Context, c net.Conn) net.Conn {
 
 type trackedConn struct {
 	net.Conn
-	s    *SSHServer
+	s    *Server
 	once sync.Once
 }
 

@@ -1,4 +1,4 @@
-package server
+package ssh
 
 // Keyboard input of an SSH session, read outside Bubble Tea.
 //

@@ -1,4 +1,4 @@
-package server
+package ssh
 
 // Unit tests of the SSH server: wish's testsession clients against the real
 // server on a real SQLite database.
@@ -18,6 +18,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/server/internal/servertest"
 	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/tui"
 )
@@ -60,7 +61,7 @@ func TestSSHRefusesWhatIsNotARegisteredKey(t *testing.T) {
 	e.register("default", newUserKey(t))
 	stranger := newUserKey(t)
 
-	banner := &syncBuffer{}
+	banner := &servertest.SyncBuffer{}
 	_, err := testsession.NewClientSession(t, e.addr, clientConfig(stranger, banner))
 	if err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
 		t.Fatalf("an unregistered key: err = %v, want an authentication failure", err)
@@ -118,7 +119,7 @@ func TestSSHRemovedKeyIsRefused(t *testing.T) {
 		t.Errorf("session after removal: exit %d, stderr %q; want 1 and %q", code, stderr, fmt.Sprintf(msgGone, fp))
 	}
 
-	banner := &syncBuffer{}
+	banner := &servertest.SyncBuffer{}
 	if _, err := testsession.NewClientSession(t, e.addr, clientConfig(alice, banner)); err == nil {
 		t.Fatal("a removed key still connects")
 	}
@@ -146,7 +147,7 @@ func TestSSHServesOnlyTheUI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out, errOut syncBuffer
+		var out, errOut servertest.SyncBuffer
 		sess.Stdout, sess.Stderr = &out, &errOut
 		if pty {
 			if err := sess.RequestPty("xterm", 24, 80, gossh.TerminalModes{}); err != nil {
@@ -248,7 +249,7 @@ func TestSSHForwardsNothing(t *testing.T) {
 // clipboard, and a window change redraws at the new size.
 func TestSSHWizardAuditAndClipboard(t *testing.T) {
 	var serverClipboard atomic.Int32
-	e := newSSHEnv(t, func(c *SSHConfig) {
+	e := newSSHEnv(t, func(c *Config) {
 		// What a local TUI would use; the server must override it.
 		c.TUI.Clipboard = tui.ClipboardLocal
 		c.TUI.WriteClipboard = func(string) error { serverClipboard.Add(1); return nil }
@@ -334,7 +335,7 @@ func TestSSHWizardAuditAndClipboard(t *testing.T) {
 // At most MaxSessions run at once; the next one is told, and once one
 // ends there is room again.
 func TestSSHMaxSessions(t *testing.T) {
-	e := newSSHEnv(t, func(c *SSHConfig) { c.MaxSessions = 1 })
+	e := newSSHEnv(t, func(c *Config) { c.MaxSessions = 1 })
 	alice := newUserKey(t)
 	e.register("default", alice)
 
@@ -358,7 +359,7 @@ func TestSSHMaxSessions(t *testing.T) {
 // so; typing keeps it open.
 func TestSSHIdleTimeout(t *testing.T) {
 	const idle = 400 * time.Millisecond
-	e := newSSHEnv(t, func(c *SSHConfig) { c.IdleTimeout = idle })
+	e := newSSHEnv(t, func(c *Config) { c.IdleTimeout = idle })
 	alice := newUserKey(t)
 	e.register("default", alice)
 
@@ -389,7 +390,7 @@ func TestSSHIdleTimeout(t *testing.T) {
 // that never opened a session, refuses new ones, and returns in a few
 // seconds.
 func TestSSHShutdown(t *testing.T) {
-	e := newSSHEnv(t, func(c *SSHConfig) { c.ShutdownGrace = 500 * time.Millisecond })
+	e := newSSHEnv(t, func(c *Config) { c.ShutdownGrace = 500 * time.Millisecond })
 	alice, bob := newUserKey(t), newUserKey(t)
 	e.register("default", alice)
 	e.register("acme", bob)

@@ -1,4 +1,4 @@
-package server
+package ssh
 
 // Helpers of the SSH tests: a real SQLite database with accounts and
 // registered keys, the SSH server listening on loopback (testsession), and
@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -22,26 +23,33 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/server/internal/servertest"
 	"github.com/keydeck/keydeck/storage/sqlite"
 	"github.com/keydeck/keydeck/tui"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	servertest.RemoveBinary()
+	os.Exit(code)
+}
 
 // sshEnv is a database and an SSH server over it.
 type sshEnv struct {
 	t    *testing.T
 	db   *sqlite.DB
 	path string
-	srv  *SSHServer
+	srv  *Server
 	addr string
-	log  *syncBuffer
+	log  *servertest.SyncBuffer
 }
 
 // newSSHEnv opens a fresh database with the accounts "default" and "acme"
 // and starts an SSH server on it; tweak adjusts the configuration.
-func newSSHEnv(t *testing.T, tweak func(*SSHConfig)) *sshEnv {
+func newSSHEnv(t *testing.T, tweak func(*Config)) *sshEnv {
 	t.Helper()
 	dir := t.TempDir()
-	e := &sshEnv{t: t, path: filepath.Join(dir, "keydeck.db"), log: &syncBuffer{}}
+	e := &sshEnv{t: t, path: filepath.Join(dir, "keydeck.db"), log: &servertest.SyncBuffer{}}
 	db, err := sqlite.Open(context.Background(), e.path, sqlite.Options{FlushInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +63,7 @@ func newSSHEnv(t *testing.T, tweak func(*SSHConfig)) *sshEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := SSHConfig{
+	cfg := Config{
 		Admin:   db,
 		HostKey: hostKey,
 		Logger:  slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -64,7 +72,7 @@ func newSSHEnv(t *testing.T, tweak func(*SSHConfig)) *sshEnv {
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	e.srv, err = NewSSH(cfg)
+	e.srv, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +131,7 @@ func (e *sshEnv) createKey(account, name string) model.Key {
 
 // clientConfig authenticates with key, hands banners to banner (nil:
 // ignored).
-func clientConfig(key gossh.Signer, banner *syncBuffer) *gossh.ClientConfig {
+func clientConfig(key gossh.Signer, banner *servertest.SyncBuffer) *gossh.ClientConfig {
 	cfg := &gossh.ClientConfig{
 		User:            "whoever",
 		Auth:            []gossh.AuthMethod{gossh.PublicKeys(key)},
@@ -142,8 +150,8 @@ type sshTerm struct {
 	t      *testing.T
 	sess   *gossh.Session
 	stdin  io.WriteCloser
-	out    *syncBuffer
-	errOut *syncBuffer
+	out    *servertest.SyncBuffer
+	errOut *servertest.SyncBuffer
 	done   chan error
 }
 
@@ -159,7 +167,7 @@ func (e *sshEnv) open(key gossh.Signer, w, h int) *sshTerm {
 
 func startTerm(t *testing.T, sess *gossh.Session, w, h int) *sshTerm {
 	t.Helper()
-	tm := &sshTerm{t: t, sess: sess, out: &syncBuffer{}, errOut: &syncBuffer{}, done: make(chan error, 1)}
+	tm := &sshTerm{t: t, sess: sess, out: &servertest.SyncBuffer{}, errOut: &servertest.SyncBuffer{}, done: make(chan error, 1)}
 	sess.Stdout, sess.Stderr = tm.out, tm.errOut
 	var err error
 	if tm.stdin, err = sess.StdinPipe(); err != nil {
