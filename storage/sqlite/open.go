@@ -73,6 +73,10 @@ type Options struct {
 	// FlushInterval is how often in-memory denial counts reach the
 	// database; 0 means one second.
 	FlushInterval time.Duration
+
+	// Tuning that only this package's tests change; 0 means the default.
+	maxCachedKeys    int   // keys in the writer's in-memory copy; 200,000
+	walRestartFrames int64 // WAL length that pauses the writer; 8,192 (see checkpointer)
 }
 
 // DB is a keydeck database. It implements storage.Admin.
@@ -119,6 +123,14 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	if opt.FlushInterval <= 0 {
 		opt.FlushInterval = time.Second
+	}
+	if opt.maxCachedKeys <= 0 {
+		opt.maxCachedKeys = 200_000
+	}
+	if opt.walRestartFrames <= 0 {
+		// 32 MiB of 4 KiB pages: at the 3,300 frames a second of a
+		// saturated two-core server, once every two to three seconds.
+		opt.walRestartFrames = 8192
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -220,12 +232,6 @@ func (db *DB) closeConns() error {
 	return errors.Join(errs...)
 }
 
-// walRestartFrames is the WAL length (in frames, a page each) at which the
-// checkpointer holds the writer for a moment so the WAL can start over.
-// 8,192 frames are 32 MiB with 4 KiB pages: at the 3,300 frames a second of
-// a saturated two-core server, once every two to three seconds.
-var walRestartFrames int64 = 8192
-
 // checkpointer copies the WAL into the database file every 200ms, on a
 // connection of its own, beside the writer (PASSIVE: it never blocks it).
 //
@@ -234,7 +240,7 @@ var walRestartFrames int64 = 8192
 // already copied, and the writer commits every few hundred microseconds,
 // always ahead of the copy. The WAL would grow without bound (measured:
 // 14 MB a second at 26,000 verifications a second). So once the WAL
-// holds walRestartFrames, the checkpointer takes ckptMu, which the writer
+// holds Options.walRestartFrames, the checkpointer takes ckptMu, which the writer
 // holds for each batch, and checkpoints again (RESTART): with the writer
 // paused this pass copies the last frames and completes, and the writer's
 // next commit rewinds the WAL and overwrites it from the start. The pause
@@ -272,7 +278,7 @@ func (db *DB) checkpointer() {
 	)
 	for {
 		frames, _ := checkpoint("PASSIVE")
-		if frames >= walRestartFrames && time.Since(forcedAt) >= backoff {
+		if frames >= db.opt.walRestartFrames && time.Since(forcedAt) >= backoff {
 			db.ckptMu.Lock()
 			_, ok := checkpoint("RESTART")
 			db.ckptMu.Unlock()

@@ -321,9 +321,6 @@ type usageDelta struct {
 // maxBatch bounds how many jobs share one transaction.
 const maxBatch = 1024
 
-// maxCached bounds the in-memory copy of keys.
-var maxCached = 200_000
-
 func newWriter(db *DB, conn *sql.Conn, st *stmts) *writer {
 	w := &writer{
 		db:          db,
@@ -575,7 +572,7 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 		clear(w.denials)
 		w.lastFlush = now
 	}
-	if len(w.keys) > maxCached {
+	if len(w.keys) > w.db.opt.maxCachedKeys {
 		// Dropped as when another connection writes: the next batch
 		// folds what is pending and reloads from the rows. Dropping the
 		// copy alone would reload rows without the pending units.
