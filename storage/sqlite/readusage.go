@@ -1,0 +1,139 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/keydeck/keydeck/model"
+)
+
+// Readers see a key's usage as what is folded into its row plus what is
+// still pending in pending_usage for the current period. The SQL reads the
+// rows (usage from an earlier period reads as zero); what is pending is
+// added in Go from one small query (pending_usage holds about a second of
+// commits), since joining it in SQL made the planner scan it once per key.
+
+// curPeriodStart is the SQL for the start (Unix seconds) of the current
+// period of account a; a literal, computed here, never taken from input.
+func curPeriodStart(now time.Time) string {
+	return fmt.Sprintf("(CASE a.period WHEN 'none' THEN 0 ELSE %d END)", model.PeriodMonthly.Start(now).Unix())
+}
+
+// usedSQL is the folded current-period usage of one counter ("query",
+// "mutation" or "credits").
+func usedSQL(now time.Time, counter string) string {
+	return fmt.Sprintf("(CASE WHEN k.period_start = %s THEN k.%s_used ELSE 0 END)", curPeriodStart(now), counter)
+}
+
+// keySelect is SELECT <the columns scanKey reads> FROM keys k, accounts a;
+// the caller adds WHERE.
+func keySelect(now time.Time) string {
+	return `SELECT k.id, a.name, k.name, k.client_id, k.secret_hint, k.secret_rotated_at, k.permissions,
+	k.query_alloc, k.mutation_alloc, ` + usedSQL(now, "query") + `, ` + usedSQL(now, "mutation") + `, ` + usedSQL(now, "credits") + `,
+	k.created_at, COALESCE(k.last_used_at, 0), k.status, k.revoked_at, k.keeps_allocation, a.period` + keyFromSQL
+}
+
+const keyFromSQL = ` FROM keys k JOIN accounts a ON a.id = k.account_id `
+
+// holdsQuery sums what an account's keys hold by their folded usage
+// (model.Holds) and counts its keys; one argument, the account id.
+func holdsQuery(now time.Time) string {
+	q, m := usedSQL(now, "query"), usedSQL(now, "mutation")
+	return `SELECT
+	COALESCE(SUM(CASE WHEN k.status = 'active' OR k.keeps_allocation = 1 THEN max(k.query_alloc, ` + q + `) ELSE ` + q + ` END), 0),
+	COALESCE(SUM(CASE WHEN k.status = 'active' OR k.keeps_allocation = 1 THEN max(k.mutation_alloc, ` + m + `) ELSE ` + m + ` END), 0),
+	COALESCE(SUM(k.status = 'active'), 0), COALESCE(SUM(k.status = 'revoked'), 0)` + keyFromSQL + `WHERE k.account_id = ?`
+}
+
+// pendingKey is what is pending for one key in its current period, with
+// what its row says, to recompute what it holds.
+type pendingKey struct {
+	q, m, c, lastUsed int64
+	status            model.Status
+	keeps             bool
+	qAlloc, mAlloc    int64
+	qBase, mBase      int64
+}
+
+// pendingFor reads what is pending for the current period of one account's
+// keys (every account's when accountID is 0).
+func pendingFor(ctx context.Context, q queryer, now time.Time, accountID int64) (map[int64]pendingKey, error) {
+	rows, err := q.QueryContext(ctx, `SELECT p.key_id, p.q, p.m, p.c, p.lu, k.status, k.keeps_allocation, k.query_alloc, k.mutation_alloc, `+
+		usedSQL(now, "query")+`, `+usedSQL(now, "mutation")+`
+		FROM (SELECT value->>0 AS key_id, value->>6 AS ps, SUM(value->>2) AS q, SUM(value->>3) AS m,
+			SUM(value->>4) AS c, MAX(value->>5) AS lu
+			FROM pending_usage, json_each(pending_usage.deltas) GROUP BY 1, 2) p
+		CROSS JOIN keys k ON k.id = p.key_id JOIN accounts a ON a.id = k.account_id
+		WHERE p.ps = `+curPeriodStart(now)+` AND (?1 = 0 OR k.account_id = ?1)`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out map[int64]pendingKey
+	for rows.Next() {
+		var id int64
+		var pk pendingKey
+		if err := rows.Scan(&id, &pk.q, &pk.m, &pk.c, &pk.lastUsed, &pk.status, &pk.keeps, &pk.qAlloc, &pk.mAlloc, &pk.qBase, &pk.mBase); err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = map[int64]pendingKey{}
+		}
+		out[id] = pk
+	}
+	return out, rows.Err()
+}
+
+// addPending adds what is pending to keys read with keySelect.
+func addPending(ctx context.Context, q queryer, now time.Time, accountID int64, keys []model.Key) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	pend, err := pendingFor(ctx, q, now, accountID)
+	if err != nil || len(pend) == 0 {
+		return err
+	}
+	for i := range keys {
+		p, ok := pend[keys[i].ID]
+		if !ok {
+			continue
+		}
+		keys[i].QueryUsed += p.q
+		keys[i].MutationUsed += p.m
+		keys[i].CreditsUsed += p.c
+		if p.lastUsed > 0 && (keys[i].LastUsedAt == nil || keys[i].LastUsedAt.UnixMilli() < p.lastUsed) {
+			t := fromMs(p.lastUsed)
+			keys[i].LastUsedAt = &t
+		}
+	}
+	return nil
+}
+
+// heldPending is what pending usage adds to an account's holds.
+func heldPending(pend map[int64]pendingKey) (q, m int64) {
+	for _, p := range pend {
+		q += model.Holds(p.status, p.keeps, p.qAlloc, p.qBase+p.q) - model.Holds(p.status, p.keeps, p.qAlloc, p.qBase)
+		m += model.Holds(p.status, p.keeps, p.mAlloc, p.mBase+p.m) - model.Holds(p.status, p.keeps, p.mAlloc, p.mBase)
+	}
+	return q, m
+}
+
+// pendingDays returns one key's pending usage per UTC day.
+func pendingDays(ctx context.Context, q queryer, keyID int64) (map[string]model.UsageDay, error) {
+	rows, err := q.QueryContext(ctx, `SELECT value->>1, SUM(value->>2), SUM(value->>3), SUM(value->>4)
+		FROM pending_usage, json_each(pending_usage.deltas) WHERE value->>0 = ? GROUP BY 1`, keyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]model.UsageDay{}
+	for rows.Next() {
+		var u model.UsageDay
+		if err := rows.Scan(&u.Day, &u.Queries, &u.Mutations, &u.Credits); err != nil {
+			return nil, err
+		}
+		out[u.Day] = u
+	}
+	return out, rows.Err()
+}
