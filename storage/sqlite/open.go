@@ -81,18 +81,18 @@ type Options struct {
 
 // DB is a keydeck database. It implements storage.Admin.
 type DB struct {
-	path   string
-	opt    Options
-	now    func() time.Time
-	log    *slog.Logger
-	read   *sql.DB
-	writeD *sql.DB
-	w      *writer
+	path    string
+	opt     Options
+	now     func() time.Time
+	log     *slog.Logger
+	read    *sql.DB
+	writeDB *sql.DB
+	writer  *writer
 
-	ckptStop, ckptDone chan struct{}
-	// ckptMu is held by the writer for each batch; the checkpointer takes
+	checkpointStop, checkpointDone chan struct{}
+	// checkpointMu is held by the writer for each batch; the checkpointer takes
 	// it to let a checkpoint catch up with the WAL (see checkpointer).
-	ckptMu       sync.Mutex
+	checkpointMu sync.Mutex
 	forcedPasses atomic.Int64 // times the checkpointer paused the writer
 
 	// lockFile is the descriptor migrate flocks. It stays open until every
@@ -152,16 +152,16 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	busy := opt.BusyTimeout.Milliseconds()
 	var err error
-	db.writeD, err = sql.Open("sqlite3", dsn(path, fmt.Sprintf(
+	db.writeDB, err = sql.Open("sqlite3", dsn(path, fmt.Sprintf(
 		"_txlock=immediate&_busy_timeout=%d&_journal_mode=WAL&_synchronous=%s&_foreign_keys=1", busy, sync)))
 	if err != nil {
 		return fail(err)
 	}
-	db.writeD.SetMaxOpenConns(1)
-	db.writeD.SetMaxIdleConns(1)
-	db.writeD.SetConnMaxLifetime(0)
-	db.writeD.SetConnMaxIdleTime(0)
-	if err := db.writeD.PingContext(ctx); err != nil {
+	db.writeDB.SetMaxOpenConns(1)
+	db.writeDB.SetMaxIdleConns(1)
+	db.writeDB.SetConnMaxLifetime(0)
+	db.writeDB.SetConnMaxIdleTime(0)
+	if err := db.writeDB.PingContext(ctx); err != nil {
 		return fail(err)
 	}
 	if err := db.migrate(ctx); err != nil {
@@ -173,7 +173,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	db.read.SetMaxOpenConns(4)
 	db.read.SetMaxIdleConns(4)
-	conn, err := db.writeD.Conn(ctx)
+	conn, err := db.writeDB.Conn(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -191,11 +191,11 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		conn.Close()
 		return fail(err)
 	}
-	db.w = newWriter(db, conn, st)
-	db.ckptStop, db.ckptDone = make(chan struct{}), make(chan struct{})
+	db.writer = newWriter(db, conn, st)
+	db.checkpointStop, db.checkpointDone = make(chan struct{}), make(chan struct{})
 	go db.checkpointer()
 	if err := db.ensureDefault(ctx); err != nil {
-		db.w.close()
+		db.writer.close()
 		return fail(err)
 	}
 	return db, nil
@@ -206,13 +206,13 @@ func (db *DB) Path() string { return db.path }
 
 // Close flushes pending counts and closes every connection.
 func (db *DB) Close() error {
-	if db.w != nil {
-		db.w.close()
+	if db.writer != nil {
+		db.writer.close()
 	}
-	if db.ckptStop != nil {
-		close(db.ckptStop)
-		<-db.ckptDone
-		db.ckptStop = nil
+	if db.checkpointStop != nil {
+		close(db.checkpointStop)
+		<-db.checkpointDone
+		db.checkpointStop = nil
 	}
 	return db.closeConns()
 }
@@ -222,8 +222,8 @@ func (db *DB) closeConns() error {
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
-	if db.writeD != nil {
-		errs = append(errs, db.writeD.Close())
+	if db.writeDB != nil {
+		errs = append(errs, db.writeDB.Close())
 	}
 	if db.lockFile != nil {
 		errs = append(errs, db.lockFile.Close())
@@ -240,14 +240,14 @@ func (db *DB) closeConns() error {
 // already copied, and the writer commits every few hundred microseconds,
 // always ahead of the copy. The WAL would grow without bound (measured:
 // 14 MB a second at 26,000 verifications a second). So once the WAL
-// holds Options.walRestartFrames, the checkpointer takes ckptMu, which the writer
+// holds Options.walRestartFrames, the checkpointer takes checkpointMu, which the writer
 // holds for each batch, and checkpoints again (RESTART): with the writer
 // paused this pass copies the last frames and completes, and the writer's
 // next commit rewinds the WAL and overwrites it from the start. The pause
 // is the copy of the frames since the last pass plus two fsyncs, a few
 // milliseconds every few seconds (TestWALStaysBoundedUnderSteadyLoad).
 func (db *DB) checkpointer() {
-	defer close(db.ckptDone)
+	defer close(db.checkpointDone)
 	c, err := sql.Open("sqlite3", dsn(db.path, "_busy_timeout=100"))
 	if err != nil {
 		db.log.Error("checkpointer", "err", err)
@@ -279,9 +279,9 @@ func (db *DB) checkpointer() {
 	for {
 		frames, _ := checkpoint("PASSIVE")
 		if frames >= db.opt.walRestartFrames && time.Since(forcedAt) >= backoff {
-			db.ckptMu.Lock()
+			db.checkpointMu.Lock()
 			_, ok := checkpoint("RESTART")
-			db.ckptMu.Unlock()
+			db.checkpointMu.Unlock()
 			db.forcedPasses.Add(1)
 			forcedAt = time.Now()
 			if ok {
@@ -291,7 +291,7 @@ func (db *DB) checkpointer() {
 			}
 		}
 		select {
-		case <-db.ckptStop:
+		case <-db.checkpointStop:
 			checkpoint("PASSIVE")
 			return
 		case <-tick.C:
@@ -351,7 +351,7 @@ func (db *DB) migrate(ctx context.Context) error {
 // migrateFS applies the migrations in fsys.
 func (db *DB) migrateFS(ctx context.Context, fsys fs.FS) error {
 	// The descriptor is not closed here but by closeConns (see lockFile):
-	// SQLite already has the file open and locked through db.writeD.
+	// SQLite already has the file open and locked through db.writeDB.
 	f := db.lockFile
 	if f == nil {
 		var err error
@@ -371,7 +371,7 @@ func (db *DB) migrateFS(ctx context.Context, fsys fs.FS) error {
 	}
 	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 
-	p, err := goose.NewProvider(goose.DialectSQLite3, db.writeD, fsys, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(goose.DialectSQLite3, db.writeDB, fsys, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return err
 	}
@@ -391,7 +391,7 @@ func (db *DB) migrateFS(ctx context.Context, fsys fs.FS) error {
 	}
 	if cur > 0 {
 		backup := fmt.Sprintf("%s.backup-v%d-%s", db.path, cur, db.now().UTC().Format("20060102T150405Z"))
-		if err := vacuumInto(ctx, db.writeD, backup); err != nil {
+		if err := vacuumInto(ctx, db.writeDB, backup); err != nil {
 			return fmt.Errorf("backup before schema upgrade failed: %w", err)
 		}
 		db.log.Info("schema upgrade", "from", cur, "to", latest, "backup", backup)

@@ -5,15 +5,22 @@ import (
 	"strconv"
 )
 
+// The pending log: each commit appends one pending_usage row holding its
+// batch's units (flush), and the writer folds the log into the key rows and
+// usage_days every FlushInterval (foldMemory) or when it reloads (fold).
+// Denials skip the log and go straight to usage_days.
+
+// usageKey is one key's UTC day.
 type usageKey struct {
 	keyID int64
 	day   string
 }
 
+// usageDelta is what a key's day gained since it was last written.
 type usageDelta struct {
-	queries, mutations, credits int64
-	d401, d403, d429, d402      int64
-	lastUsed, periodStart       int64 // Unix ms, Unix s
+	queries, mutations, credits                int64
+	denied401, denied403, denied429, denied402 int64
+	lastUsed, periodStart                      int64 // Unix ms, Unix s
 }
 
 // flush writes what verifications changed into tx: account balances, one
@@ -24,13 +31,13 @@ func (w *writer) flush(ctx context.Context, tx dbtx, denials bool) error {
 		if !a.dirty {
 			continue
 		}
-		if _, err := w.stmts.updCredits.ExecContext(ctx, a.credits, id); err != nil {
+		if _, err := w.stmts.updateCredits.ExecContext(ctx, a.credits, id); err != nil {
 			return err
 		}
 		a.dirty = false
 	}
 	if len(w.usage) > 0 {
-		// [[key_id, day, q, m, c, last_used, period_start], …]
+		// [[key_id, day, queries, mutations, credits, last_used, period_start], …]
 		b := w.buf[:0]
 		for k, d := range w.usage {
 			b = appendUsage(b, k.keyID, k.day, d.queries, d.mutations, d.credits, d.lastUsed, d.periodStart)
@@ -49,7 +56,7 @@ func (w *writer) flush(ctx context.Context, tx dbtx, denials bool) error {
 	if denials && len(w.denials) > 0 {
 		var b []byte
 		for k, d := range w.denials {
-			b = appendUsage(b, k.keyID, k.day, 0, 0, 0, d.d401, d.d403, d.d429, d.d402)
+			b = appendUsage(b, k.keyID, k.day, 0, 0, 0, d.denied401, d.denied403, d.denied429, d.denied402)
 		}
 		// Cleared by the caller once the commit succeeded.
 		if _, err := w.stmts.upsertUsage.ExecContext(ctx, "["+string(b)+"]"); err != nil {
@@ -63,42 +70,46 @@ func (w *writer) flush(ctx context.Context, tx dbtx, denials bool) error {
 // writer's transaction. Deltas of an earlier period than a key's row only
 // reach the history; deltas of a later period restart the key's counters.
 func (w *writer) fold(ctx context.Context, tx dbtx) error {
-	rows, err := tx.QueryContext(ctx, `SELECT p.key_id, p.day, p.ps, p.q, p.m, p.c, p.lu,
+	rows, err := tx.QueryContext(ctx, `SELECT pending.key_id, pending.day, pending.period_start,
+		pending.queries, pending.mutations, pending.credits, pending.last_used,
 		k.period_start, k.query_used, k.mutation_used, k.credits_used, COALESCE(k.last_used_at, 0)
-		FROM (SELECT value->>0 AS key_id, value->>1 AS day, value->>6 AS ps, SUM(value->>2) AS q,
-			SUM(value->>3) AS m, SUM(value->>4) AS c, MAX(value->>5) AS lu
-			FROM pending_usage, json_each(pending_usage.deltas) GROUP BY 1, 2, 3) p
-		JOIN keys k ON k.id = p.key_id ORDER BY p.key_id, p.ps, p.day`)
+		FROM (SELECT value->>0 AS key_id, value->>1 AS day, value->>6 AS period_start, SUM(value->>2) AS queries,
+			SUM(value->>3) AS mutations, SUM(value->>4) AS credits, MAX(value->>5) AS last_used
+			FROM pending_usage, json_each(pending_usage.deltas) GROUP BY 1, 2, 3) pending
+		JOIN keys k ON k.id = pending.key_id ORDER BY pending.key_id, pending.period_start, pending.day`)
 	if err != nil {
 		return err
 	}
-	type counters struct{ id, ps, q, m, c, lu int64 }
+	// counters are a key row's: what it says, then what is folded into it.
+	type counters struct{ id, periodStart, queries, mutations, credits, lastUsed int64 }
 	var keys []*counters
 	var usage []byte
 	var cur *counters
 	for rows.Next() {
 		var (
-			id, ps, q, m, c, lu int64
-			day                 string
-			st                  counters
+			id    int64
+			day   string
+			delta counters // this day's pending units
+			row   counters // the key's row
 		)
-		if err := rows.Scan(&id, &day, &ps, &q, &m, &c, &lu, &st.ps, &st.q, &st.m, &st.c, &st.lu); err != nil {
+		if err := rows.Scan(&id, &day, &delta.periodStart, &delta.queries, &delta.mutations, &delta.credits, &delta.lastUsed,
+			&row.periodStart, &row.queries, &row.mutations, &row.credits, &row.lastUsed); err != nil {
 			rows.Close()
 			return err
 		}
 		if cur == nil || cur.id != id {
-			st.id = id
-			cur = &st
+			row.id = id
+			cur = &row
 			keys = append(keys, cur)
 		}
 		switch {
-		case ps > cur.ps:
-			cur.ps, cur.q, cur.m, cur.c = ps, q, m, c
-		case ps == cur.ps:
-			cur.q, cur.m, cur.c = cur.q+q, cur.m+m, cur.c+c
+		case delta.periodStart > cur.periodStart:
+			cur.periodStart, cur.queries, cur.mutations, cur.credits = delta.periodStart, delta.queries, delta.mutations, delta.credits
+		case delta.periodStart == cur.periodStart:
+			cur.queries, cur.mutations, cur.credits = cur.queries+delta.queries, cur.mutations+delta.mutations, cur.credits+delta.credits
 		}
-		cur.lu = max(cur.lu, lu)
-		usage = appendUsage(usage, id, day, q, m, c, 0, 0, 0, 0)
+		cur.lastUsed = max(cur.lastUsed, delta.lastUsed)
+		usage = appendUsage(usage, id, day, delta.queries, delta.mutations, delta.credits, 0, 0, 0, 0)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -110,18 +121,18 @@ func (w *writer) fold(ctx context.Context, tx dbtx) error {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendInts(b, k.id, k.q, k.m, k.c, k.ps)
+			b = appendInts(b, k.id, k.queries, k.mutations, k.credits, k.periodStart)
 			b = b[:len(b)-1]
 			b = append(b, ',')
-			if k.lu > 0 {
-				b = strconv.AppendInt(b, k.lu, 10)
+			if k.lastUsed > 0 {
+				b = strconv.AppendInt(b, k.lastUsed, 10)
 			} else {
 				b = append(b, "null"...)
 			}
 			b = append(b, ']')
 		}
 		b = append(b, ']')
-		if _, err := w.stmts.updKey.ExecContext(ctx, string(b)); err != nil {
+		if _, err := w.stmts.updateKeys.ExecContext(ctx, string(b)); err != nil {
 			return err
 		}
 		if _, err := w.stmts.upsertUsage.ExecContext(ctx, "["+string(usage)+"]"); err != nil {
@@ -148,12 +159,12 @@ func (w *writer) foldMemory(ctx context.Context, tx dbtx) error {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendInts(b, k.id, k.qUsed, k.mUsed, k.cUsd, k.periodStart, k.lastUsed)
+			b = appendInts(b, k.id, k.queryUsed, k.mutationUsed, k.creditsUsed, k.periodStart, k.lastUsed)
 			k.toFold = false
 		}
 		b = append(b, ']')
 		w.buf = b
-		if _, err := w.stmts.updKey.ExecContext(ctx, string(b)); err != nil {
+		if _, err := w.stmts.updateKeys.ExecContext(ctx, string(b)); err != nil {
 			return err
 		}
 		var u []byte

@@ -22,11 +22,11 @@ func (db *DB) Verify(ctx context.Context, req model.VerifyRequest) (model.Verify
 		return model.VerifyResult{Verdict: model.DeniedUnauthorized}, nil
 	}
 	j := getJob()
-	j.v = verifyJob{req: req, digest: model.DigestOf(req.ClientSecret)}
-	j.v.req.ClientSecret = ""
-	j.verify = &j.v
-	err := db.w.submit(ctx, j)
-	res := j.v.res
+	j.inlineVerify = verifyJob{req: req, digest: model.DigestOf(req.ClientSecret)}
+	j.inlineVerify.req.ClientSecret = ""
+	j.verify = &j.inlineVerify
+	err := db.writer.submit(ctx, j)
+	res := j.inlineVerify.res
 	putJob(j)
 	if err != nil {
 		return model.VerifyResult{}, err
@@ -34,30 +34,36 @@ func (db *DB) Verify(ctx context.Context, req model.VerifyRequest) (model.Verify
 	return res, nil
 }
 
+// verifyJob is a verification's request and, once its batch has run,
+// its answer.
 type verifyJob struct {
 	req    model.VerifyRequest
 	digest model.Digest
 	res    model.VerifyResult
 }
 
+// keyState is the in-memory copy of a key row, usage included.
 type keyState struct {
-	id, accountID      int64
-	digest             model.Digest
-	perms              model.Permission
-	active             bool
-	qAlloc, mAlloc     int64
-	qUsed, mUsed, cUsd int64
-	periodStart        int64 // Unix seconds
-	lastUsed           int64 // Unix ms
-	toFold             bool  // in foldKeys
+	id, accountID                        int64
+	digest                               model.Digest
+	permissions                          model.Permission
+	active                               bool
+	queryAlloc, mutationAlloc            int64
+	queryUsed, mutationUsed, creditsUsed int64
+	periodStart                          int64 // Unix seconds
+	lastUsed                             int64 // Unix ms
+	toFold                               bool  // in foldKeys
 }
 
-type acctState struct {
+// accountState is the in-memory copy of what verifications need of an
+// account.
+type accountState struct {
 	period  model.Period
 	credits int64
-	dirty   bool
+	dirty   bool // credits changed since the last flush
 }
 
+// resetCache drops the in-memory copy of keys and accounts.
 func (w *writer) resetCache() {
 	clear(w.keys)
 	clear(w.accounts)
@@ -80,7 +86,6 @@ func (w *writer) invalidate(ctx context.Context, tx dbtx) error {
 	return nil
 }
 
-// verify decides one verification inside the batch transaction.
 // batchTime is what verifications need of the clock, computed once per
 // batch (the batch has one "now"): the day label, and for each period its
 // start, length and end.
@@ -110,80 +115,81 @@ func (bt *batchTime) period(p model.Period) *periodTime {
 	return &bt.periods[0]
 }
 
+// verify decides one verification inside the batch transaction.
 func (w *writer) verify(ctx context.Context, v *verifyJob, bt *batchTime) error {
-	ks, err := w.key(ctx, v.req.ClientID)
+	key, err := w.key(ctx, v.req.ClientID)
 	if err != nil {
 		return err
 	}
 	v.res = model.VerifyResult{Verdict: model.DeniedUnauthorized}
-	if ks == nil {
+	if key == nil {
 		// Unknown Client ID: the same compare as a known one.
 		model.DummyDigest.Equal(v.digest)
 		return nil
 	}
 	day := bt.day
-	if !ks.digest.Equal(v.digest) || !ks.active {
-		w.deny(ks.id, day, model.DeniedUnauthorized)
+	if !key.digest.Equal(v.digest) || !key.active {
+		w.deny(key.id, day, model.DeniedUnauthorized)
 		return nil
 	}
-	acct, err := w.account(ctx, ks.accountID)
+	account, err := w.account(ctx, key.accountID)
 	if err != nil {
 		return err
 	}
-	pt := bt.period(acct.period)
-	if ps := pt.start; ks.periodStart != ps {
-		ks.qUsed, ks.mUsed, ks.cUsd, ks.periodStart = 0, 0, 0, ps
+	period := bt.period(account.period)
+	if key.periodStart != period.start {
+		key.queryUsed, key.mutationUsed, key.creditsUsed, key.periodStart = 0, 0, 0, period.start
 	}
 	op := v.req.Operation
 	verdict := model.Decide(model.KeyState{
-		Active: ks.active, Permissions: ks.perms,
-		QueryAlloc: ks.qAlloc, MutationAlloc: ks.mAlloc,
-		QueryUsed: ks.qUsed, MutationUsed: ks.mUsed,
-		AccountCredits: acct.credits,
+		Active: key.active, Permissions: key.permissions,
+		QueryAlloc: key.queryAlloc, MutationAlloc: key.mutationAlloc,
+		QueryUsed: key.queryUsed, MutationUsed: key.mutationUsed,
+		AccountCredits: account.credits,
 	}, op, v.req.Credits)
 	kind := op.Kind()
 	if verdict == model.Allowed {
-		d := w.usage[usageKey{ks.id, day}]
-		if d == nil {
-			d = w.spareDelta()
-			w.usage[usageKey{ks.id, day}] = d
+		delta := w.usage[usageKey{key.id, day}]
+		if delta == nil {
+			delta = w.spareDelta()
+			w.usage[usageKey{key.id, day}] = delta
 		}
 		if kind == model.KindQuery {
-			ks.qUsed++
-			d.queries++
+			key.queryUsed++
+			delta.queries++
 		} else {
-			ks.mUsed++
-			d.mutations++
+			key.mutationUsed++
+			delta.mutations++
 		}
 		if c := v.req.Credits; c > 0 {
-			ks.cUsd += c
-			acct.credits -= c
-			acct.dirty = true
-			d.credits += c
+			key.creditsUsed += c
+			account.credits -= c
+			account.dirty = true
+			delta.credits += c
 		}
-		d.lastUsed, d.periodStart = bt.ms, ks.periodStart
-		ks.lastUsed = d.lastUsed
-		f := w.foldUsage[usageKey{ks.id, day}]
-		if f == nil {
-			f = &usageDelta{}
-			w.foldUsage[usageKey{ks.id, day}] = f
+		delta.lastUsed, delta.periodStart = bt.ms, key.periodStart
+		key.lastUsed = delta.lastUsed
+		folded := w.foldUsage[usageKey{key.id, day}]
+		if folded == nil {
+			folded = &usageDelta{}
+			w.foldUsage[usageKey{key.id, day}] = folded
 		}
 		if kind == model.KindQuery {
-			f.queries++
+			folded.queries++
 		} else {
-			f.mutations++
+			folded.mutations++
 		}
-		f.credits += max(0, v.req.Credits)
-		if !ks.toFold {
-			ks.toFold = true
-			w.foldKeys = append(w.foldKeys, ks)
+		folded.credits += max(0, v.req.Credits)
+		if !key.toFold {
+			key.toFold = true
+			w.foldKeys = append(w.foldKeys, key)
 		}
 	} else {
-		w.deny(ks.id, day, verdict)
+		w.deny(key.id, day, verdict)
 	}
-	alloc, used := ks.qAlloc, ks.qUsed
+	alloc, used := key.queryAlloc, key.queryUsed
 	if kind == model.KindMutation {
-		alloc, used = ks.mAlloc, ks.mUsed
+		alloc, used = key.mutationAlloc, key.mutationUsed
 	}
 	v.res = model.VerifyResult{
 		Verdict:       verdict,
@@ -191,11 +197,11 @@ func (w *writer) verify(ctx context.Context, v *verifyJob, bt *batchTime) error 
 		Kind:          kind,
 		Limit:         alloc,
 		Remaining:     max(0, alloc-used),
-		QueryLimit:    ks.qAlloc,
-		MutationLimit: ks.mAlloc,
-		Period:        acct.period,
-		PeriodSeconds: pt.seconds,
-		ResetsAt:      pt.end,
+		QueryLimit:    key.queryAlloc,
+		MutationLimit: key.mutationAlloc,
+		Period:        account.period,
+		PeriodSeconds: period.seconds,
+		ResetsAt:      period.end,
 	}
 	return nil
 }
@@ -220,13 +226,13 @@ func (w *writer) deny(keyID int64, day string, v model.Verdict) {
 	}
 	switch v {
 	case model.DeniedUnauthorized:
-		d.d401++
+		d.denied401++
 	case model.DeniedForbidden:
-		d.d403++
+		d.denied403++
 	case model.DeniedQuota:
-		d.d429++
+		d.denied429++
 	case model.DeniedCredits:
-		d.d402++
+		d.denied402++
 	}
 }
 
@@ -241,8 +247,8 @@ func (w *writer) key(ctx context.Context, clientID string) (*keyState, error) {
 		digest []byte
 		status string
 	)
-	err := w.stmts.selKey.QueryRowContext(ctx, clientID).Scan(&ks.id, &ks.accountID, &digest, &ks.perms, &status,
-		&ks.qAlloc, &ks.mAlloc, &ks.qUsed, &ks.mUsed, &ks.cUsd, &ks.periodStart, &ks.lastUsed)
+	err := w.stmts.selectKey.QueryRowContext(ctx, clientID).Scan(&ks.id, &ks.accountID, &digest, &ks.permissions, &status,
+		&ks.queryAlloc, &ks.mutationAlloc, &ks.queryUsed, &ks.mutationUsed, &ks.creditsUsed, &ks.periodStart, &ks.lastUsed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -255,12 +261,12 @@ func (w *writer) key(ctx context.Context, clientID string) (*keyState, error) {
 	return &ks, nil
 }
 
-func (w *writer) account(ctx context.Context, id int64) (*acctState, error) {
+func (w *writer) account(ctx context.Context, id int64) (*accountState, error) {
 	if a, ok := w.accounts[id]; ok {
 		return a, nil
 	}
-	var a acctState
-	if err := w.stmts.selAcct.QueryRowContext(ctx, id).Scan(&a.period, &a.credits); err != nil {
+	var a accountState
+	if err := w.stmts.selectAccount.QueryRowContext(ctx, id).Scan(&a.period, &a.credits); err != nil {
 		return nil, err
 	}
 	w.accounts[id] = &a

@@ -14,16 +14,16 @@ import (
 // added in Go from one small query (pending_usage holds about a second of
 // commits), since joining it in SQL made the planner scan it once per key.
 
-// curPeriodStart is the SQL for the start (Unix seconds) of the current
+// currentPeriodStart is the SQL for the start (Unix seconds) of the current
 // period of account a; a literal, computed here, never taken from input.
-func curPeriodStart(now time.Time) string {
+func currentPeriodStart(now time.Time) string {
 	return fmt.Sprintf("(CASE a.period WHEN 'none' THEN 0 ELSE %d END)", model.PeriodMonthly.Start(now).Unix())
 }
 
 // usedSQL is the folded current-period usage of one counter ("query",
 // "mutation" or "credits").
 func usedSQL(now time.Time, counter string) string {
-	return fmt.Sprintf("(CASE WHEN k.period_start = %s THEN k.%s_used ELSE 0 END)", curPeriodStart(now), counter)
+	return fmt.Sprintf("(CASE WHEN k.period_start = %s THEN k.%s_used ELSE 0 END)", currentPeriodStart(now), counter)
 }
 
 // keySelect is SELECT <the columns scanKey reads> FROM keys k, accounts a;
@@ -49,23 +49,25 @@ func holdsQuery(now time.Time) string {
 // pendingKey is what is pending for one key in its current period, with
 // what its row says, to recompute what it holds.
 type pendingKey struct {
-	q, m, c, lastUsed int64
-	status            model.Status
-	keeps             bool
-	qAlloc, mAlloc    int64
-	qBase, mBase      int64
+	queries, mutations, credits int64
+	lastUsed                    int64 // Unix ms
+	status                      model.Status
+	keepsAllocation             bool
+	queryAlloc, mutationAlloc   int64
+	queryFolded, mutationFolded int64 // the row's current-period usage
 }
 
 // pendingFor reads what is pending for the current period of one account's
 // keys (every account's when accountID is 0).
 func pendingFor(ctx context.Context, q queryer, now time.Time, accountID int64) (map[int64]pendingKey, error) {
-	rows, err := q.QueryContext(ctx, `SELECT p.key_id, p.q, p.m, p.c, p.lu, k.status, k.keeps_allocation, k.query_alloc, k.mutation_alloc, `+
+	rows, err := q.QueryContext(ctx, `SELECT pending.key_id, pending.queries, pending.mutations, pending.credits,
+		pending.last_used, k.status, k.keeps_allocation, k.query_alloc, k.mutation_alloc, `+
 		usedSQL(now, "query")+`, `+usedSQL(now, "mutation")+`
-		FROM (SELECT value->>0 AS key_id, value->>6 AS ps, SUM(value->>2) AS q, SUM(value->>3) AS m,
-			SUM(value->>4) AS c, MAX(value->>5) AS lu
-			FROM pending_usage, json_each(pending_usage.deltas) GROUP BY 1, 2) p
-		CROSS JOIN keys k ON k.id = p.key_id JOIN accounts a ON a.id = k.account_id
-		WHERE p.ps = `+curPeriodStart(now)+` AND (?1 = 0 OR k.account_id = ?1)`, accountID)
+		FROM (SELECT value->>0 AS key_id, value->>6 AS period_start, SUM(value->>2) AS queries,
+			SUM(value->>3) AS mutations, SUM(value->>4) AS credits, MAX(value->>5) AS last_used
+			FROM pending_usage, json_each(pending_usage.deltas) GROUP BY 1, 2) pending
+		CROSS JOIN keys k ON k.id = pending.key_id JOIN accounts a ON a.id = k.account_id
+		WHERE pending.period_start = `+currentPeriodStart(now)+` AND (?1 = 0 OR k.account_id = ?1)`, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +76,8 @@ func pendingFor(ctx context.Context, q queryer, now time.Time, accountID int64) 
 	for rows.Next() {
 		var id int64
 		var pk pendingKey
-		if err := rows.Scan(&id, &pk.q, &pk.m, &pk.c, &pk.lastUsed, &pk.status, &pk.keeps, &pk.qAlloc, &pk.mAlloc, &pk.qBase, &pk.mBase); err != nil {
+		if err := rows.Scan(&id, &pk.queries, &pk.mutations, &pk.credits, &pk.lastUsed, &pk.status, &pk.keepsAllocation,
+			&pk.queryAlloc, &pk.mutationAlloc, &pk.queryFolded, &pk.mutationFolded); err != nil {
 			return nil, err
 		}
 		if out == nil {
@@ -90,18 +93,18 @@ func addPending(ctx context.Context, q queryer, now time.Time, accountID int64, 
 	if len(keys) == 0 {
 		return nil
 	}
-	pend, err := pendingFor(ctx, q, now, accountID)
-	if err != nil || len(pend) == 0 {
+	pending, err := pendingFor(ctx, q, now, accountID)
+	if err != nil || len(pending) == 0 {
 		return err
 	}
 	for i := range keys {
-		p, ok := pend[keys[i].ID]
+		p, ok := pending[keys[i].ID]
 		if !ok {
 			continue
 		}
-		keys[i].QueryUsed += p.q
-		keys[i].MutationUsed += p.m
-		keys[i].CreditsUsed += p.c
+		keys[i].QueryUsed += p.queries
+		keys[i].MutationUsed += p.mutations
+		keys[i].CreditsUsed += p.credits
 		if p.lastUsed > 0 && (keys[i].LastUsedAt == nil || keys[i].LastUsedAt.UnixMilli() < p.lastUsed) {
 			t := fromMs(p.lastUsed)
 			keys[i].LastUsedAt = &t
@@ -111,12 +114,14 @@ func addPending(ctx context.Context, q queryer, now time.Time, accountID int64, 
 }
 
 // heldPending is what pending usage adds to an account's holds.
-func heldPending(pend map[int64]pendingKey) (q, m int64) {
-	for _, p := range pend {
-		q += model.Holds(p.status, p.keeps, p.qAlloc, p.qBase+p.q) - model.Holds(p.status, p.keeps, p.qAlloc, p.qBase)
-		m += model.Holds(p.status, p.keeps, p.mAlloc, p.mBase+p.m) - model.Holds(p.status, p.keeps, p.mAlloc, p.mBase)
+func heldPending(pending map[int64]pendingKey) (queries, mutations int64) {
+	for _, p := range pending {
+		queries += model.Holds(p.status, p.keepsAllocation, p.queryAlloc, p.queryFolded+p.queries) -
+			model.Holds(p.status, p.keepsAllocation, p.queryAlloc, p.queryFolded)
+		mutations += model.Holds(p.status, p.keepsAllocation, p.mutationAlloc, p.mutationFolded+p.mutations) -
+			model.Holds(p.status, p.keepsAllocation, p.mutationAlloc, p.mutationFolded)
 	}
-	return q, m
+	return queries, mutations
 }
 
 // pendingDays returns one key's pending usage per UTC day.

@@ -22,14 +22,14 @@ type dbtx interface {
 // COMMIT and wrapping every statement for the transaction, a good part of
 // a batch's fixed cost (see BenchmarkVerifySerial).
 type stmts struct {
-	rollback, savepoint, rollbackTo, release                                      *sql.Stmt
-	selKey, selAcct, updKey, updCredits, upsertUsage, pendingExists, clearPending *sql.Stmt
-	hot                                                                           hotStmts
+	rollback, savepoint, rollbackTo, release                                                      *sql.Stmt
+	selectKey, selectAccount, updateKeys, updateCredits, upsertUsage, pendingExists, clearPending *sql.Stmt
+	hot                                                                                           hotStmts
 }
 
 func (s *stmts) all() []*sql.Stmt {
 	return []*sql.Stmt{s.rollback, s.savepoint, s.rollbackTo, s.release,
-		s.selKey, s.selAcct, s.updKey, s.updCredits, s.upsertUsage, s.pendingExists, s.clearPending}
+		s.selectKey, s.selectAccount, s.updateKeys, s.updateCredits, s.upsertUsage, s.pendingExists, s.clearPending}
 }
 
 // close closes every statement, on c.
@@ -52,19 +52,19 @@ func prepareStmts(ctx context.Context, c *sql.Conn) (*stmts, error) {
 		{&s.savepoint, `SAVEPOINT job`},
 		{&s.rollbackTo, `ROLLBACK TO job`},
 		{&s.release, `RELEASE job`},
-		{&s.selKey, `SELECT id, account_id, secret_digest, permissions, status,
+		{&s.selectKey, `SELECT id, account_id, secret_digest, permissions, status,
 		query_alloc, mutation_alloc, query_used, mutation_used, credits_used, period_start,
 		COALESCE(last_used_at, 0)
 		FROM keys WHERE client_id = ?`},
-		{&s.selAcct, `SELECT period, credits FROM accounts WHERE id = ?`},
+		{&s.selectAccount, `SELECT period, credits FROM accounts WHERE id = ?`},
 		// Folding writes every key with one statement: the rows come as a
 		// JSON array [[id, q, m, c, period_start, last_used], …].
-		{&s.updKey, `UPDATE keys SET query_used = v.q, mutation_used = v.m, credits_used = v.c,
-			period_start = v.ps, last_used_at = v.lu
-			FROM (SELECT value->>0 AS id, value->>1 AS q, value->>2 AS m, value->>3 AS c,
-				value->>4 AS ps, value->>5 AS lu FROM json_each(?)) AS v
-			WHERE keys.id = v.id`},
-		{&s.updCredits, `UPDATE accounts SET credits = ? WHERE id = ?`},
+		{&s.updateKeys, `UPDATE keys SET query_used = folded.query_used, mutation_used = folded.mutation_used,
+			credits_used = folded.credits_used, period_start = folded.period_start, last_used_at = folded.last_used_at
+			FROM (SELECT value->>0 AS id, value->>1 AS query_used, value->>2 AS mutation_used, value->>3 AS credits_used,
+				value->>4 AS period_start, value->>5 AS last_used_at FROM json_each(?)) AS folded
+			WHERE keys.id = folded.id`},
+		{&s.updateCredits, `UPDATE accounts SET credits = ? WHERE id = ?`},
 		{&s.pendingExists, `SELECT EXISTS (SELECT 1 FROM pending_usage)`},
 		{&s.clearPending, `DELETE FROM pending_usage`},
 		// Likewise [[key_id, day, queries, mutations, credits, 401, 403, 429, 402], …].
@@ -161,7 +161,7 @@ func (h *hotStmts) exec(ctx context.Context, st driver.Stmt, args []driver.Named
 
 // beginBatch begins the batch's transaction and reads PRAGMA data_version
 // inside it.
-func (w *writer) beginBatch(ctx context.Context) (dv int64, err error) {
+func (w *writer) beginBatch(ctx context.Context) (version int64, err error) {
 	err = w.conn.Raw(func(any) error {
 		h := &w.stmts.hot
 		if err := h.exec(ctx, h.begin, nil); err != nil {
@@ -180,10 +180,10 @@ func (w *writer) beginBatch(ctx context.Context) (dv int64, err error) {
 		if !ok {
 			return fmt.Errorf("PRAGMA data_version gave %T", h.dest[0])
 		}
-		dv = v
+		version = v
 		return nil
 	})
-	return dv, err
+	return version, err
 }
 
 // commitBatch commits the batch's transaction.

@@ -43,7 +43,7 @@ type writer struct {
 	// Owned by the loop goroutine.
 	dataVersion int64
 	keys        map[string]*keyState // by Client ID
-	accounts    map[int64]*acctState
+	accounts    map[int64]*accountState
 	usage       map[usageKey]*usageDelta // allowed units of this batch
 	spare       []*usageDelta            // usage's entries of earlier batches, for reuse
 	denials     map[usageKey]*usageDelta // denials since the last flush
@@ -65,7 +65,9 @@ type job struct {
 	// done gets one value when the job's transaction has ended; it is
 	// buffered so the writer never waits, and reused with the job.
 	done chan struct{}
-	v    verifyJob // verify points here for pooled jobs
+	// inlineVerify is where verify points, so a pooled job carries its
+	// verification without another allocation.
+	inlineVerify verifyJob
 }
 
 // jobs are pooled: a verification is the hot path, and a job with its
@@ -78,7 +80,7 @@ func getJob() *job { return jobPool.Get().(*job) }
 // queued) to the pool.
 func putJob(j *job) {
 	j.fn, j.verify, j.err = nil, nil, nil
-	j.v = verifyJob{}
+	j.inlineVerify = verifyJob{}
 	jobPool.Put(j)
 }
 
@@ -95,7 +97,7 @@ func newWriter(db *DB, conn *sql.Conn, st *stmts) *writer {
 		done:        make(chan struct{}),
 		dataVersion: -1,
 		keys:        map[string]*keyState{},
-		accounts:    map[int64]*acctState{},
+		accounts:    map[int64]*accountState{},
 		usage:       map[usageKey]*usageDelta{},
 		foldUsage:   map[usageKey]*usageDelta{},
 		denials:     map[usageKey]*usageDelta{},
@@ -136,7 +138,7 @@ func (w *writer) submit(ctx context.Context, j *job) error {
 func (db *DB) write(ctx context.Context, fn func(tx dbtx) error) error {
 	j := getJob()
 	j.fn = fn
-	err := db.w.submit(ctx, j)
+	err := db.writer.submit(ctx, j)
 	putJob(j)
 	return err
 }
@@ -218,9 +220,9 @@ func (w *writer) collect(first *job) []*job {
 // run executes one batch in one transaction.
 func (w *writer) run(batch []*job) {
 	ctx := context.Background()
-	w.db.ckptMu.Lock()
+	w.db.checkpointMu.Lock()
 	err := w.runTx(ctx, batch)
-	w.db.ckptMu.Unlock()
+	w.db.checkpointMu.Unlock()
 	if err != nil {
 		// Nothing of this batch is on disk; the in-memory copy may be ahead.
 		// Reload (and fold) at the start of the next batch.
@@ -241,7 +243,7 @@ func (w *writer) run(batch []*job) {
 }
 
 func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
-	dv, err := w.beginBatch(ctx)
+	version, err := w.beginBatch(ctx)
 	if err != nil {
 		// BEGIN may have succeeded and the PRAGMA failed; and should a
 		// failed batch have left a transaction open, this ends it too,
@@ -257,12 +259,12 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 			w.stmts.rollback.ExecContext(ctx)
 		}
 	}()
-	if dv != w.dataVersion {
+	if version != w.dataVersion {
 		// Another connection committed: nothing in memory can be trusted.
 		if err := w.invalidate(ctx, tx); err != nil {
 			return err
 		}
-		w.dataVersion = dv
+		w.dataVersion = version
 	}
 	now := w.db.now()
 	bt := newBatchTime(now)
