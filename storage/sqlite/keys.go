@@ -207,8 +207,8 @@ func (s *accountStore) listKeys(ctx context.Context, q queryer, opt storage.List
 		}
 	}
 	args = append(args, opt.Limit+1)
-	sel := keySelect(now)
-	sel = strings.Replace(sel, " FROM keys k ", ", k.created_at, "+usage+" FROM keys k ", 1)
+	// The cursor columns come last, for scanKeyExtra.
+	sel := keySelect(now, "k.created_at", usage)
 	rows, err := q.QueryContext(ctx, sel+`WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return storage.KeyPage{}, wrapErr(err)

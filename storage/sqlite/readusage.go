@@ -26,12 +26,16 @@ func usedSQL(now time.Time, counter string) string {
 	return fmt.Sprintf("(CASE WHEN k.period_start = %s THEN k.%s_used ELSE 0 END)", currentPeriodStart(now), counter)
 }
 
-// keySelect is SELECT <the columns scanKey reads> FROM keys k, accounts a;
-// the caller adds WHERE.
-func keySelect(now time.Time) string {
-	return `SELECT k.id, a.name, k.name, k.client_id, k.secret_hint, k.secret_rotated_at, k.permissions,
+// keySelect is SELECT <the columns scanKey reads, then extra> FROM keys k,
+// accounts a; the caller adds WHERE.
+func keySelect(now time.Time, extra ...string) string {
+	cols := `SELECT k.id, a.name, k.name, k.client_id, k.secret_hint, k.secret_rotated_at, k.permissions,
 	k.query_alloc, k.mutation_alloc, ` + usedSQL(now, "query") + `, ` + usedSQL(now, "mutation") + `, ` + usedSQL(now, "credits") + `,
-	k.created_at, COALESCE(k.last_used_at, 0), k.status, k.revoked_at, k.keeps_allocation, a.period` + keyFromSQL
+	k.created_at, COALESCE(k.last_used_at, 0), k.status, k.revoked_at, k.keeps_allocation, a.period`
+	for _, c := range extra {
+		cols += ", " + c
+	}
+	return cols + keyFromSQL
 }
 
 const keyFromSQL = ` FROM keys k JOIN accounts a ON a.id = k.account_id `
