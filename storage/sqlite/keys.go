@@ -588,14 +588,22 @@ func (s *accountStore) usage(ctx context.Context, q queryer, id string, days int
 	return out, nil
 }
 
-func (s *accountStore) Audit(ctx context.Context, f storage.AuditFilter) ([]model.AuditEvent, error) {
+func (s *accountStore) Audit(ctx context.Context, f storage.AuditFilter) (out []model.AuditEvent, err error) {
+	err = s.db.snapshot(ctx, func(q queryer) (err error) {
+		out, err = s.auditEvents(ctx, q, f)
+		return err
+	})
+	return out, err
+}
+
+func (s *accountStore) auditEvents(ctx context.Context, q queryer, f storage.AuditFilter) ([]model.AuditEvent, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
 	f.Limit = min(f.Limit, 1000)
 	where, args := "e.account_id = ?", []any{s.accountID}
 	if f.Key != "" {
-		k, err := s.resolve(ctx, s.db.read, f.Key)
+		k, err := s.resolve(ctx, q, f.Key)
 		if err != nil {
 			return nil, err
 		}
@@ -603,7 +611,7 @@ func (s *accountStore) Audit(ctx context.Context, f storage.AuditFilter) ([]mode
 		args = append(args, k.ID)
 	}
 	args = append(args, f.Limit)
-	rows, err := s.db.read.QueryContext(ctx, `SELECT e.id, e.at, e.actor, e.action, a.name, COALESCE(k.client_id, ''),
+	rows, err := q.QueryContext(ctx, `SELECT e.id, e.at, e.actor, e.action, a.name, COALESCE(k.client_id, ''),
 		COALESCE(k.name, ''), e.details FROM audit_events e JOIN accounts a ON a.id = e.account_id
 		LEFT JOIN keys k ON k.id = e.key_id WHERE `+where+` ORDER BY e.id DESC LIMIT ?`, args...)
 	if err != nil {
