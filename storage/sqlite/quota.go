@@ -69,6 +69,30 @@ func (w *writer) resetCache() {
 	clear(w.accounts)
 }
 
+// checkCopy keeps the in-memory copy only if version, PRAGMA data_version
+// read in this transaction, is the one it was loaded under; otherwise
+// another connection committed and the copy is dropped.
+func (w *writer) checkCopy(ctx context.Context, tx dbtx, version int64) error {
+	if version == w.dataVersion {
+		return nil
+	}
+	if err := w.invalidate(ctx, tx); err != nil {
+		return err
+	}
+	w.dataVersion = version
+	return nil
+}
+
+// capCopy has the next batch drop the copy when it holds more keys than
+// Options.maxCachedKeys, as when another connection writes: that folds
+// what is pending before reloading, where dropping the copy alone would
+// reload rows without the pending units.
+func (w *writer) capCopy() {
+	if len(w.keys) > w.db.opt.maxCachedKeys {
+		w.dataVersion = -1
+	}
+}
+
 // invalidate drops the in-memory copy and folds what is pending, so the
 // copy can be reloaded from the key rows alone.
 func (w *writer) invalidate(ctx context.Context, tx dbtx) error {

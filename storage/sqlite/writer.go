@@ -259,38 +259,14 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 			w.stmts.rollback.ExecContext(ctx)
 		}
 	}()
-	if version != w.dataVersion {
-		// Another connection committed: nothing in memory can be trusted.
-		if err := w.invalidate(ctx, tx); err != nil {
-			return err
-		}
-		w.dataVersion = version
+	if err := w.checkCopy(ctx, tx, version); err != nil {
+		return err
 	}
 	now := w.db.now()
 	bt := newBatchTime(now)
 	for _, j := range batch {
 		if j.fn != nil {
-			if err := w.flush(ctx, tx, false); err != nil {
-				return err
-			}
-			if err := w.foldMemory(ctx, tx); err != nil {
-				return err
-			}
-			if _, err := w.stmts.savepoint.ExecContext(ctx); err != nil {
-				return err
-			}
-			j.err = j.fn(tx)
-			if j.err != nil {
-				if _, err := w.stmts.rollbackTo.ExecContext(ctx); err != nil {
-					return err
-				}
-				j.err = wrapErr(j.err)
-			}
-			if _, err := w.stmts.release.ExecContext(ctx); err != nil {
-				return err
-			}
-			// fn may have changed anything: reload what verifications need.
-			if err := w.invalidate(ctx, tx); err != nil {
+			if err := w.runWrite(ctx, tx, j); err != nil {
 				return err
 			}
 			continue
@@ -316,11 +292,33 @@ func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
 		clear(w.denials)
 		w.lastFlush = now
 	}
-	if len(w.keys) > w.db.opt.maxCachedKeys {
-		// Dropped as when another connection writes: the next batch
-		// folds what is pending and reloads from the rows. Dropping the
-		// copy alone would reload rows without the pending units.
-		w.dataVersion = -1
-	}
+	w.capCopy()
 	return nil
+}
+
+// runWrite runs an ordinary write in its own savepoint, after what
+// verifications changed so far is written and folded, so that it reads
+// the rows as they are. An error from fn becomes the job's, not the batch's.
+func (w *writer) runWrite(ctx context.Context, tx dbtx, j *job) error {
+	if err := w.flush(ctx, tx, false); err != nil {
+		return err
+	}
+	if err := w.foldMemory(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := w.stmts.savepoint.ExecContext(ctx); err != nil {
+		return err
+	}
+	j.err = j.fn(tx)
+	if j.err != nil {
+		if _, err := w.stmts.rollbackTo.ExecContext(ctx); err != nil {
+			return err
+		}
+		j.err = wrapErr(j.err)
+	}
+	if _, err := w.stmts.release.ExecContext(ctx); err != nil {
+		return err
+	}
+	// fn may have changed anything: reload what verifications need.
+	return w.invalidate(ctx, tx)
 }
