@@ -7,18 +7,10 @@ import (
 
 // checkpointer copies the WAL into the database file every 200ms, on a
 // connection of its own, beside the writer (PASSIVE: it never blocks it).
-//
-// Under steady load that alone never lets the WAL start over: SQLite
-// rewinds the WAL only when a write transaction begins with every frame
-// already copied, and the writer commits every few hundred microseconds,
-// always ahead of the copy. The WAL would grow without bound (measured:
-// 14 MB a second at 26,000 verifications a second). So once the WAL
-// holds Options.walRestartFrames, the checkpointer takes checkpointMu, which the writer
-// holds for each batch, and checkpoints again (RESTART): with the writer
-// paused this pass copies the last frames and completes, and the writer's
-// next commit rewinds the WAL and overwrites it from the start. The pause
-// is the copy of the frames since the last pass plus two fsyncs, a few
-// milliseconds every few seconds (TestWALStaysBoundedUnderSteadyLoad).
+// SQLite rewinds the WAL only when a write begins with every frame copied,
+// which under steady load never happens, so once the WAL holds
+// Options.walRestartFrames it pauses the writer (checkpointMu) for one
+// RESTART pass of a few milliseconds (TestWALStaysBoundedUnderSteadyLoad).
 func (db *DB) checkpointer() {
 	defer close(db.checkpointDone)
 	c, err := sql.Open("sqlite3", dsn(db.path, "_busy_timeout=100"))
@@ -40,11 +32,9 @@ func (db *DB) checkpointer() {
 	}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	// The paused pass is RESTART: it also waits (up to the connection's
-	// busy timeout, 100 ms) for readers to leave the WAL, so that the next
-	// commit does rewind it. When a reader stays (another process's long
-	// read transaction, say), pausing the writer again and again gains
-	// nothing, so the pauses back off, up to every 10 seconds.
+	// RESTART waits up to the busy timeout for readers to leave the WAL.
+	// A reader that stays (another process's long read) makes every pause
+	// useless, so the pauses back off, up to every 10 seconds.
 	var (
 		forcedAt time.Time
 		backoff  time.Duration

@@ -1,10 +1,10 @@
 // Package sqlite is the SQLite store of keydeck (github.com/mattn/go-sqlite3).
 //
 // One writer connection serves every write of the process through a single
-// goroutine that commits in groups (see writer.go); a pool of read-only
-// connections serves the reads. The database runs in WAL mode, with
-// immediate transactions and a busy timeout, so several processes can share
-// one file.
+// goroutine that commits in groups (writer.go, quota.go, pending.go); a
+// pool of read-only connections serves the reads. The database runs in WAL
+// mode, with immediate transactions and a busy timeout, so several
+// processes can share one file.
 package sqlite
 
 import (
@@ -128,8 +128,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		opt.maxCachedKeys = 200_000
 	}
 	if opt.walRestartFrames <= 0 {
-		// 32 MiB of 4 KiB pages: at the 3,300 frames a second of a
-		// saturated two-core server, once every two to three seconds.
+		// 32 MiB of 4 KiB pages: a pause every few seconds at full load.
 		opt.walRestartFrames = 8192
 	}
 	if opt.Logger == nil {

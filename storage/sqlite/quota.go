@@ -9,6 +9,13 @@ import (
 	"github.com/keydeck/keydeck/model"
 )
 
+// Verifications are decided from an in-memory copy of the keys and accounts
+// they touch, trusted only while PRAGMA data_version, read inside the write
+// transaction, says no other connection committed (checkCopy): decisions
+// are made under SQLite's write lock from state current under it, so quotas
+// stay exact across processes. Denials are only counted here; they reach
+// the database every FlushInterval (flush).
+
 // Verify checks a key and consumes one unit when allowed. Malformed
 // credentials are refused before any database read.
 func (db *DB) Verify(ctx context.Context, req model.VerifyRequest) (model.VerifyResult, error) {

@@ -10,25 +10,11 @@ import (
 	"github.com/keydeck/keydeck/storage"
 )
 
-// The writer is the one goroutine that writes to the database. Every write
-// of the process goes through it, so SQLite's busy handler (which sleeps)
-// only ever comes into play between processes, never between goroutines.
-//
-// It commits in groups: whatever jobs are waiting when it starts a
-// transaction go into that one transaction (a savepoint each for ordinary
-// writes), and are answered only after the commit, so with DurabilityStrict
-// one fsync serves the whole group.
-//
-// Verifications are decided from an in-memory copy of the keys and
-// accounts they touch. The copy is trusted only while PRAGMA data_version,
-// read inside the write transaction, says no other connection has committed
-// since; otherwise it is dropped and reloaded. So a CLI or another process
-// writing the same file is seen by the very next verification, and quotas
-// stay exact across processes: the decision is made while holding SQLite's
-// write lock, from state that is current under that lock.
-//
-// Denials (401 with a known Client ID, 403, 429, 402) are counted in memory
-// and flushed every FlushInterval: a flood of bad requests causes no writes.
+// The writer is the one goroutine that writes to the database, so SQLite's
+// sleeping busy handler only ever arbitrates between processes. It commits
+// the jobs waiting at the start of a transaction together and answers them
+// after the commit: a consumed unit is on disk before the answer. The
+// README's "How the store keeps quotas exact" is the design.
 type writer struct {
 	db    *DB
 	conn  *sql.Conn
@@ -40,10 +26,15 @@ type writer struct {
 	quit   chan struct{}
 	done   chan struct{}
 
-	// Owned by the loop goroutine.
-	dataVersion int64
+	// The rest is owned by the loop goroutine.
+	batch []*job // collect's buffer
+
+	// The in-memory copy (quota.go).
+	dataVersion int64                // PRAGMA data_version the copy was loaded under; -1: reload
 	keys        map[string]*keyState // by Client ID
 	accounts    map[int64]*accountState
+
+	// The pending log (pending.go).
 	usage       map[usageKey]*usageDelta // allowed units of this batch
 	spare       []*usageDelta            // usage's entries of earlier batches, for reuse
 	denials     map[usageKey]*usageDelta // denials since the last flush
@@ -54,8 +45,7 @@ type writer struct {
 	// counters the in-memory copy has) and their units per key and day.
 	foldKeys  []*keyState
 	foldUsage map[usageKey]*usageDelta
-	buf       []byte
-	batch     []*job
+	buf       []byte // JSON for the log, reused
 }
 
 type job struct {
@@ -191,12 +181,10 @@ func (w *writer) loop() {
 }
 
 // collect gathers the jobs waiting behind first. While more keep coming
-// it yields the processor a few times first, so the goroutines serving
-// requests can queue theirs: on a small machine the writer would otherwise
-// commit after every few requests, and the fixed cost of a commit would
-// dominate. Measured with make bench on 2 cores, 64 connections: without
-// the yields 9.4–9.9k req/s (strict 2.6k), with them 17.5–20k (strict
-// 15–16.6k).
+// it yields the processor a few times, so the goroutines serving requests
+// can queue theirs: on a small machine the writer would otherwise commit
+// every few requests and the fixed cost of a commit would dominate (on
+// two cores it roughly doubled make bench's throughput).
 func (w *writer) collect(first *job) []*job {
 	batch := append(w.batch[:0], first)
 	defer func() { w.batch = batch[:0] }()
