@@ -100,13 +100,13 @@ func (db *DB) holds(ctx context.Context, q queryer, now time.Time, a *model.Acco
 	if err := q.QueryRowContext(ctx, holdsQuery(now), a.ID).Scan(&a.QueryHeld, &a.MutationHeld, &a.ActiveKeys, &a.RevokedKeys); err != nil {
 		return err
 	}
-	pend, err := pendingFor(ctx, q, now, a.ID)
+	pending, err := pendingFor(ctx, q, now, a.ID)
 	if err != nil {
 		return err
 	}
-	pq, pm := heldPending(pend)
-	a.QueryHeld += pq
-	a.MutationHeld += pm
+	queries, mutations := heldPending(pending)
+	a.QueryHeld += queries
+	a.MutationHeld += mutations
 	return nil
 }
 
@@ -215,21 +215,21 @@ func (db *DB) CreateAccount(ctx context.Context, actor, name string, set model.A
 
 func (db *DB) createAccount(ctx context.Context, tx dbtx, actor, name string, set model.AccountUpdate, token string) (int64, error) {
 	now := db.now()
-	q, m, c, p := int64(model.DefaultQueryTotal), int64(model.DefaultMutationTotal), int64(model.DefaultCredits), model.PeriodMonthly
+	queryTotal, mutationTotal, credits, period := int64(model.DefaultQueryTotal), int64(model.DefaultMutationTotal), int64(model.DefaultCredits), model.PeriodMonthly
 	if set.QueryTotal != nil {
-		q = *set.QueryTotal
+		queryTotal = *set.QueryTotal
 	}
 	if set.MutationTotal != nil {
-		m = *set.MutationTotal
+		mutationTotal = *set.MutationTotal
 	}
 	if set.Credits != nil {
-		c = *set.Credits
+		credits = *set.Credits
 	}
 	if set.AddCredits != nil {
-		c = min(max(0, c+*set.AddCredits), model.MaxQuota)
+		credits = min(max(0, credits+*set.AddCredits), model.MaxQuota)
 	}
 	if set.Period != nil {
-		p = *set.Period
+		period = *set.Period
 	}
 	var digest []byte
 	var hint any
@@ -238,7 +238,7 @@ func (db *DB) createAccount(ctx context.Context, tx dbtx, actor, name string, se
 		digest, hint = d[:], model.Hint(token)
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO accounts (name, query_total, mutation_total, credits, period, created_at, token_digest, token_hint, token_created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, name, q, m, c, string(p), ms(now), digest, hint, ms(now))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, name, queryTotal, mutationTotal, credits, string(period), ms(now), digest, hint, ms(now))
 	if err != nil {
 		return 0, err
 	}
@@ -247,7 +247,7 @@ func (db *DB) createAccount(ctx context.Context, tx dbtx, actor, name string, se
 		return 0, err
 	}
 	return id, audit(ctx, tx, now, id, nil, actor, model.AuditAccountCreate, map[string]any{
-		"query_total": q, "mutation_total": m, "credits": c, "period": p})
+		"query_total": queryTotal, "mutation_total": mutationTotal, "credits": credits, "period": period})
 }
 
 // ensureDefault creates the "default" account on a fresh database. It has

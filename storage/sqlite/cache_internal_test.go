@@ -12,11 +12,8 @@ import (
 // its cap it is dropped, and the units still pending must not be lost with
 // it (they were: two keys of 5 allowed 40 verifications).
 func TestCacheCapKeepsQuotasExact(t *testing.T) {
-	defer func(n int) { maxCached = n }(maxCached)
-	maxCached = 1
-
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "k.db"), Options{})
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "k.db"), Options{maxCachedKeys: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

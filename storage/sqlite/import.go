@@ -18,7 +18,7 @@ func (db *DB) ImportKeys(ctx context.Context, account, actor string, specs []mod
 	}
 	s := st.(*accountStore)
 	names := make(map[string]bool, len(specs))
-	var needQ, needM int64
+	var needQueries, needMutations int64
 	for i := range specs {
 		if err := specs[i].Validate(); err != nil {
 			return nil, nil, fmt.Errorf("key %d: %w", i+1, err)
@@ -27,21 +27,21 @@ func (db *DB) ImportKeys(ctx context.Context, account, actor string, specs []mod
 			return nil, nil, fmt.Errorf("key %d: %w: %q", i+1, model.ErrDuplicateName, specs[i].Name)
 		}
 		names[specs[i].Name] = true
-		needQ += specs[i].QueryAlloc
-		needM += specs[i].MutationAlloc
+		needQueries += specs[i].QueryAlloc
+		needMutations += specs[i].MutationAlloc
 	}
 	secrets := make([]string, len(specs))
 	ids := make([]int64, len(specs))
 	err = db.write(ctx, func(tx dbtx) error {
-		q, m, err := s.available(ctx, tx, 0)
+		freeQueries, freeMutations, err := s.available(ctx, tx, 0)
 		if err != nil {
 			return err
 		}
-		if needQ > q {
-			return &model.AllocationError{Kind: model.KindQuery, Requested: needQ, Available: q}
+		if needQueries > freeQueries {
+			return &model.AllocationError{Kind: model.KindQuery, Requested: needQueries, Available: freeQueries}
 		}
-		if needM > m {
-			return &model.AllocationError{Kind: model.KindMutation, Requested: needM, Available: m}
+		if needMutations > freeMutations {
+			return &model.AllocationError{Kind: model.KindMutation, Requested: needMutations, Available: freeMutations}
 		}
 		var period model.Period
 		if err := tx.QueryRowContext(ctx, `SELECT period FROM accounts WHERE id = ?`, s.accountID).Scan(&period); err != nil {

@@ -207,8 +207,8 @@ func (s *accountStore) listKeys(ctx context.Context, q queryer, opt storage.List
 		}
 	}
 	args = append(args, opt.Limit+1)
-	sel := keySelect(now)
-	sel = strings.Replace(sel, " FROM keys k ", ", k.created_at, "+usage+" FROM keys k ", 1)
+	// The cursor columns come last, for scanKeyExtra.
+	sel := keySelect(now, "k.created_at", usage)
 	rows, err := q.QueryContext(ctx, sel+`WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return storage.KeyPage{}, wrapErr(err)
@@ -285,21 +285,21 @@ func decodeCursor(s string, sort storage.Sort) (cursor, error) {
 
 // available returns what of each kind is not held, inside tx, leaving out
 // the key with id except (0 for none).
-func (s *accountStore) available(ctx context.Context, tx dbtx, except int64) (q, m int64, err error) {
+func (s *accountStore) available(ctx context.Context, tx dbtx, except int64) (queries, mutations int64, err error) {
 	a, err := s.db.loadAccount(ctx, tx, "id = ?", s.accountID)
 	if err != nil {
 		return 0, 0, err
 	}
-	q, m = a.QueryTotal-a.QueryHeld, a.MutationTotal-a.MutationHeld
+	queries, mutations = a.QueryTotal-a.QueryHeld, a.MutationTotal-a.MutationHeld
 	if except != 0 {
 		k, err := s.reload(ctx, tx, except)
 		if err != nil {
 			return 0, 0, err
 		}
-		q += k.Holds(model.KindQuery)
-		m += k.Holds(model.KindMutation)
+		queries += k.Holds(model.KindQuery)
+		mutations += k.Holds(model.KindMutation)
 	}
-	return max(0, q), max(0, m), nil
+	return max(0, queries), max(0, mutations), nil
 }
 
 func (s *accountStore) CreateKey(ctx context.Context, spec model.KeySpec) (model.Key, string, error) {
@@ -319,15 +319,15 @@ func (s *accountStore) CreateKey(ctx context.Context, spec model.KeySpec) (model
 		if n > 0 {
 			return fmt.Errorf("%w: %q", model.ErrDuplicateName, spec.Name)
 		}
-		q, m, err := s.available(ctx, tx, 0)
+		freeQueries, freeMutations, err := s.available(ctx, tx, 0)
 		if err != nil {
 			return err
 		}
-		if spec.QueryAlloc > q {
-			return &model.AllocationError{Kind: model.KindQuery, Requested: spec.QueryAlloc, Available: q}
+		if spec.QueryAlloc > freeQueries {
+			return &model.AllocationError{Kind: model.KindQuery, Requested: spec.QueryAlloc, Available: freeQueries}
 		}
-		if spec.MutationAlloc > m {
-			return &model.AllocationError{Kind: model.KindMutation, Requested: spec.MutationAlloc, Available: m}
+		if spec.MutationAlloc > freeMutations {
+			return &model.AllocationError{Kind: model.KindMutation, Requested: spec.MutationAlloc, Available: freeMutations}
 		}
 		now := s.db.now()
 		var period model.Period
@@ -415,20 +415,20 @@ func (s *accountStore) EditKey(ctx context.Context, id string, edit model.KeyEdi
 			k.Permissions = *edit.Permissions
 		}
 		if edit.QueryAlloc != nil || edit.MutationAlloc != nil {
-			q, m, err := s.available(ctx, tx, k.ID)
+			freeQueries, freeMutations, err := s.available(ctx, tx, k.ID)
 			if err != nil {
 				return err
 			}
 			if v := edit.QueryAlloc; v != nil && *v != k.QueryAlloc {
-				if *v > k.QueryAlloc && max(*v, k.QueryUsed) > q {
-					return &model.AllocationError{Kind: model.KindQuery, Requested: *v, Available: q}
+				if *v > k.QueryAlloc && max(*v, k.QueryUsed) > freeQueries {
+					return &model.AllocationError{Kind: model.KindQuery, Requested: *v, Available: freeQueries}
 				}
 				details["query_allocation"] = map[string]any{"from": k.QueryAlloc, "to": *v}
 				k.QueryAlloc = *v
 			}
 			if v := edit.MutationAlloc; v != nil && *v != k.MutationAlloc {
-				if *v > k.MutationAlloc && max(*v, k.MutationUsed) > m {
-					return &model.AllocationError{Kind: model.KindMutation, Requested: *v, Available: m}
+				if *v > k.MutationAlloc && max(*v, k.MutationUsed) > freeMutations {
+					return &model.AllocationError{Kind: model.KindMutation, Requested: *v, Available: freeMutations}
 				}
 				details["mutation_allocation"] = map[string]any{"from": k.MutationAlloc, "to": *v}
 				k.MutationAlloc = *v
@@ -564,11 +564,11 @@ func (s *accountStore) usage(ctx context.Context, q queryer, id string, days int
 	if err := rows.Err(); err != nil {
 		return nil, wrapErr(err)
 	}
-	pend, err := pendingDays(ctx, q, k.ID)
+	pending, err := pendingDays(ctx, q, k.ID)
 	if err != nil {
 		return nil, wrapErr(err)
 	}
-	for d, p := range pend {
+	for d, p := range pending {
 		u := got[d]
 		u.Day = d
 		u.Queries += p.Queries
@@ -588,14 +588,22 @@ func (s *accountStore) usage(ctx context.Context, q queryer, id string, days int
 	return out, nil
 }
 
-func (s *accountStore) Audit(ctx context.Context, f storage.AuditFilter) ([]model.AuditEvent, error) {
+func (s *accountStore) Audit(ctx context.Context, f storage.AuditFilter) (out []model.AuditEvent, err error) {
+	err = s.db.snapshot(ctx, func(q queryer) (err error) {
+		out, err = s.auditEvents(ctx, q, f)
+		return err
+	})
+	return out, err
+}
+
+func (s *accountStore) auditEvents(ctx context.Context, q queryer, f storage.AuditFilter) ([]model.AuditEvent, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
 	f.Limit = min(f.Limit, 1000)
 	where, args := "e.account_id = ?", []any{s.accountID}
 	if f.Key != "" {
-		k, err := s.resolve(ctx, s.db.read, f.Key)
+		k, err := s.resolve(ctx, q, f.Key)
 		if err != nil {
 			return nil, err
 		}
@@ -603,7 +611,7 @@ func (s *accountStore) Audit(ctx context.Context, f storage.AuditFilter) ([]mode
 		args = append(args, k.ID)
 	}
 	args = append(args, f.Limit)
-	rows, err := s.db.read.QueryContext(ctx, `SELECT e.id, e.at, e.actor, e.action, a.name, COALESCE(k.client_id, ''),
+	rows, err := q.QueryContext(ctx, `SELECT e.id, e.at, e.actor, e.action, a.name, COALESCE(k.client_id, ''),
 		COALESCE(k.name, ''), e.details FROM audit_events e JOIN accounts a ON a.id = e.account_id
 		LEFT JOIN keys k ON k.id = e.key_id WHERE `+where+` ORDER BY e.id DESC LIMIT ?`, args...)
 	if err != nil {

@@ -37,8 +37,8 @@ func TestUpgradeWritesBackupFirst(t *testing.T) {
 		newer[e.Name()] = &fstest.MapFile{Data: b}
 	}
 	raw := &DB{path: path, opt: Options{BusyTimeout: 1e9}, now: db.now, log: db.log}
-	raw.writeD, _ = sql.Open("sqlite3", dsn(path, "_txlock=immediate"))
-	defer raw.writeD.Close()
+	raw.writeDB, _ = sql.Open("sqlite3", dsn(path, "_txlock=immediate"))
+	defer raw.writeDB.Close()
 	if err := raw.migrateFS(ctx, newer); err != nil {
 		t.Fatalf("upgrade: %v", err)
 	}

@@ -1,10 +1,10 @@
 // Package sqlite is the SQLite store of keydeck (github.com/mattn/go-sqlite3).
 //
 // One writer connection serves every write of the process through a single
-// goroutine that commits in groups (see writer.go); a pool of read-only
-// connections serves the reads. The database runs in WAL mode, with
-// immediate transactions and a busy timeout, so several processes can share
-// one file.
+// goroutine that commits in groups (writer.go, quota.go, pending.go); a
+// pool of read-only connections serves the reads. The database runs in WAL
+// mode, with immediate transactions and a busy timeout, so several
+// processes can share one file.
 package sqlite
 
 import (
@@ -73,22 +73,26 @@ type Options struct {
 	// FlushInterval is how often in-memory denial counts reach the
 	// database; 0 means one second.
 	FlushInterval time.Duration
+
+	// Tuning that only this package's tests change; 0 means the default.
+	maxCachedKeys    int   // keys in the writer's in-memory copy; 200,000
+	walRestartFrames int64 // WAL length that pauses the writer; 8,192 (see checkpointer)
 }
 
 // DB is a keydeck database. It implements storage.Admin.
 type DB struct {
-	path   string
-	opt    Options
-	now    func() time.Time
-	log    *slog.Logger
-	read   *sql.DB
-	writeD *sql.DB
-	w      *writer
+	path    string
+	opt     Options
+	now     func() time.Time
+	log     *slog.Logger
+	read    *sql.DB
+	writeDB *sql.DB
+	writer  *writer
 
-	ckptStop, ckptDone chan struct{}
-	// ckptMu is held by the writer for each batch; the checkpointer takes
+	checkpointStop, checkpointDone chan struct{}
+	// checkpointMu is held by the writer for each batch; the checkpointer takes
 	// it to let a checkpoint catch up with the WAL (see checkpointer).
-	ckptMu       sync.Mutex
+	checkpointMu sync.Mutex
 	forcedPasses atomic.Int64 // times the checkpointer paused the writer
 
 	// lockFile is the descriptor migrate flocks. It stays open until every
@@ -120,6 +124,13 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if opt.FlushInterval <= 0 {
 		opt.FlushInterval = time.Second
 	}
+	if opt.maxCachedKeys <= 0 {
+		opt.maxCachedKeys = 200_000
+	}
+	if opt.walRestartFrames <= 0 {
+		// 32 MiB of 4 KiB pages: a pause every few seconds at full load.
+		opt.walRestartFrames = 8192
+	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -140,16 +151,16 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	busy := opt.BusyTimeout.Milliseconds()
 	var err error
-	db.writeD, err = sql.Open("sqlite3", dsn(path, fmt.Sprintf(
+	db.writeDB, err = sql.Open("sqlite3", dsn(path, fmt.Sprintf(
 		"_txlock=immediate&_busy_timeout=%d&_journal_mode=WAL&_synchronous=%s&_foreign_keys=1", busy, sync)))
 	if err != nil {
 		return fail(err)
 	}
-	db.writeD.SetMaxOpenConns(1)
-	db.writeD.SetMaxIdleConns(1)
-	db.writeD.SetConnMaxLifetime(0)
-	db.writeD.SetConnMaxIdleTime(0)
-	if err := db.writeD.PingContext(ctx); err != nil {
+	db.writeDB.SetMaxOpenConns(1)
+	db.writeDB.SetMaxIdleConns(1)
+	db.writeDB.SetConnMaxLifetime(0)
+	db.writeDB.SetConnMaxIdleTime(0)
+	if err := db.writeDB.PingContext(ctx); err != nil {
 		return fail(err)
 	}
 	if err := db.migrate(ctx); err != nil {
@@ -161,7 +172,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	db.read.SetMaxOpenConns(4)
 	db.read.SetMaxIdleConns(4)
-	conn, err := db.writeD.Conn(ctx)
+	conn, err := db.writeDB.Conn(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -179,11 +190,11 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		conn.Close()
 		return fail(err)
 	}
-	db.w = newWriter(db, conn, st)
-	db.ckptStop, db.ckptDone = make(chan struct{}), make(chan struct{})
+	db.writer = newWriter(db, conn, st)
+	db.checkpointStop, db.checkpointDone = make(chan struct{}), make(chan struct{})
 	go db.checkpointer()
 	if err := db.ensureDefault(ctx); err != nil {
-		db.w.close()
+		db.writer.close()
 		return fail(err)
 	}
 	return db, nil
@@ -194,13 +205,13 @@ func (db *DB) Path() string { return db.path }
 
 // Close flushes pending counts and closes every connection.
 func (db *DB) Close() error {
-	if db.w != nil {
-		db.w.close()
+	if db.writer != nil {
+		db.writer.close()
 	}
-	if db.ckptStop != nil {
-		close(db.ckptStop)
-		<-db.ckptDone
-		db.ckptStop = nil
+	if db.checkpointStop != nil {
+		close(db.checkpointStop)
+		<-db.checkpointDone
+		db.checkpointStop = nil
 	}
 	return db.closeConns()
 }
@@ -210,87 +221,14 @@ func (db *DB) closeConns() error {
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
-	if db.writeD != nil {
-		errs = append(errs, db.writeD.Close())
+	if db.writeDB != nil {
+		errs = append(errs, db.writeDB.Close())
 	}
 	if db.lockFile != nil {
 		errs = append(errs, db.lockFile.Close())
 		db.lockFile = nil
 	}
 	return errors.Join(errs...)
-}
-
-// walRestartFrames is the WAL length (in frames, a page each) at which the
-// checkpointer holds the writer for a moment so the WAL can start over.
-// 8,192 frames are 32 MiB with 4 KiB pages: at the 3,300 frames a second of
-// a saturated two-core server, once every two to three seconds.
-var walRestartFrames int64 = 8192
-
-// checkpointer copies the WAL into the database file every 200ms, on a
-// connection of its own, beside the writer (PASSIVE: it never blocks it).
-//
-// Under steady load that alone never lets the WAL start over: SQLite
-// rewinds the WAL only when a write transaction begins with every frame
-// already copied, and the writer commits every few hundred microseconds,
-// always ahead of the copy. The WAL would grow without bound (measured:
-// 14 MB a second at 26,000 verifications a second). So once the WAL
-// holds walRestartFrames, the checkpointer takes ckptMu, which the writer
-// holds for each batch, and checkpoints again (RESTART): with the writer
-// paused this pass copies the last frames and completes, and the writer's
-// next commit rewinds the WAL and overwrites it from the start. The pause
-// is the copy of the frames since the last pass plus two fsyncs, a few
-// milliseconds every few seconds (TestWALStaysBoundedUnderSteadyLoad).
-func (db *DB) checkpointer() {
-	defer close(db.ckptDone)
-	c, err := sql.Open("sqlite3", dsn(db.path, "_busy_timeout=100"))
-	if err != nil {
-		db.log.Error("checkpointer", "err", err)
-		return
-	}
-	defer c.Close()
-	c.SetMaxOpenConns(1)
-	// checkpoint runs one pass; ok is false when it could not finish
-	// (busy: a reader or another process's writer was in the way).
-	checkpoint := func(mode string) (frames int64, ok bool) {
-		var busy, done int64
-		if err := c.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &done); err != nil {
-			db.log.Warn("checkpoint", "err", wrapErr(err))
-			return 0, false
-		}
-		return frames, busy == 0
-	}
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	// The paused pass is RESTART: it also waits (up to the connection's
-	// busy timeout, 100 ms) for readers to leave the WAL, so that the next
-	// commit does rewind it. When a reader stays (another process's long
-	// read transaction, say), pausing the writer again and again gains
-	// nothing, so the pauses back off, up to every 10 seconds.
-	var (
-		forcedAt time.Time
-		backoff  time.Duration
-	)
-	for {
-		frames, _ := checkpoint("PASSIVE")
-		if frames >= walRestartFrames && time.Since(forcedAt) >= backoff {
-			db.ckptMu.Lock()
-			_, ok := checkpoint("RESTART")
-			db.ckptMu.Unlock()
-			db.forcedPasses.Add(1)
-			forcedAt = time.Now()
-			if ok {
-				backoff = 0
-			} else {
-				backoff = min(max(2*backoff, time.Second), 10*time.Second)
-			}
-		}
-		select {
-		case <-db.ckptStop:
-			checkpoint("PASSIVE")
-			return
-		case <-tick.C:
-		}
-	}
 }
 
 // dsn builds a mattn/go-sqlite3 URI for path with the given parameters.
@@ -345,7 +283,7 @@ func (db *DB) migrate(ctx context.Context) error {
 // migrateFS applies the migrations in fsys.
 func (db *DB) migrateFS(ctx context.Context, fsys fs.FS) error {
 	// The descriptor is not closed here but by closeConns (see lockFile):
-	// SQLite already has the file open and locked through db.writeD.
+	// SQLite already has the file open and locked through db.writeDB.
 	f := db.lockFile
 	if f == nil {
 		var err error
@@ -365,7 +303,7 @@ func (db *DB) migrateFS(ctx context.Context, fsys fs.FS) error {
 	}
 	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 
-	p, err := goose.NewProvider(goose.DialectSQLite3, db.writeD, fsys, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(goose.DialectSQLite3, db.writeDB, fsys, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return err
 	}
@@ -385,7 +323,7 @@ func (db *DB) migrateFS(ctx context.Context, fsys fs.FS) error {
 	}
 	if cur > 0 {
 		backup := fmt.Sprintf("%s.backup-v%d-%s", db.path, cur, db.now().UTC().Format("20060102T150405Z"))
-		if err := vacuumInto(ctx, db.writeD, backup); err != nil {
+		if err := vacuumInto(ctx, db.writeDB, backup); err != nil {
 			return fmt.Errorf("backup before schema upgrade failed: %w", err)
 		}
 		db.log.Info("schema upgrade", "from", cur, "to", latest, "backup", backup)

@@ -2,183 +2,114 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"strconv"
-	"time"
-
-	"github.com/keydeck/keydeck/model"
 )
 
-// Readers see a key's usage as what is folded into its row plus what is
-// still pending in pending_usage for the current period. The SQL reads the
-// rows (usage from an earlier period reads as zero); what is pending is
-// added in Go from one small query (pending_usage holds about a second of
-// commits), since joining it in SQL made the planner scan it once per key.
+// The pending log: each commit appends one pending_usage row holding its
+// batch's units (flush), and the writer folds the log into the key rows and
+// usage_days every FlushInterval (foldMemory) or when it reloads (fold).
+// Denials skip the log and go straight to usage_days.
 
-// curPeriodStart is the SQL for the start (Unix seconds) of the current
-// period of account a; a literal, computed here, never taken from input.
-func curPeriodStart(now time.Time) string {
-	return fmt.Sprintf("(CASE a.period WHEN 'none' THEN 0 ELSE %d END)", model.PeriodMonthly.Start(now).Unix())
+// usageKey is one key's UTC day.
+type usageKey struct {
+	keyID int64
+	day   string
 }
 
-// usedSQL is the folded current-period usage of one counter ("query",
-// "mutation" or "credits").
-func usedSQL(now time.Time, counter string) string {
-	return fmt.Sprintf("(CASE WHEN k.period_start = %s THEN k.%s_used ELSE 0 END)", curPeriodStart(now), counter)
+// usageDelta is what a key's day gained since it was last written.
+type usageDelta struct {
+	queries, mutations, credits                int64
+	denied401, denied403, denied429, denied402 int64
+	lastUsed, periodStart                      int64 // Unix ms, Unix s
 }
 
-// keySelect is SELECT <the columns scanKey reads> FROM keys k, accounts a;
-// the caller adds WHERE.
-func keySelect(now time.Time) string {
-	return `SELECT k.id, a.name, k.name, k.client_id, k.secret_hint, k.secret_rotated_at, k.permissions,
-	k.query_alloc, k.mutation_alloc, ` + usedSQL(now, "query") + `, ` + usedSQL(now, "mutation") + `, ` + usedSQL(now, "credits") + `,
-	k.created_at, COALESCE(k.last_used_at, 0), k.status, k.revoked_at, k.keeps_allocation, a.period` + keyFromSQL
-}
-
-const keyFromSQL = ` FROM keys k JOIN accounts a ON a.id = k.account_id `
-
-// holdsQuery sums what an account's keys hold by their folded usage
-// (model.Holds) and counts its keys; one argument, the account id.
-func holdsQuery(now time.Time) string {
-	q, m := usedSQL(now, "query"), usedSQL(now, "mutation")
-	return `SELECT
-	COALESCE(SUM(CASE WHEN k.status = 'active' OR k.keeps_allocation = 1 THEN max(k.query_alloc, ` + q + `) ELSE ` + q + ` END), 0),
-	COALESCE(SUM(CASE WHEN k.status = 'active' OR k.keeps_allocation = 1 THEN max(k.mutation_alloc, ` + m + `) ELSE ` + m + ` END), 0),
-	COALESCE(SUM(k.status = 'active'), 0), COALESCE(SUM(k.status = 'revoked'), 0)` + keyFromSQL + `WHERE k.account_id = ?`
-}
-
-// pendingKey is what is pending for one key in its current period, with
-// what its row says, to recompute what it holds.
-type pendingKey struct {
-	q, m, c, lastUsed int64
-	status            model.Status
-	keeps             bool
-	qAlloc, mAlloc    int64
-	qBase, mBase      int64
-}
-
-// pendingFor reads what is pending for the current period of one account's
-// keys (every account's when accountID is 0).
-func pendingFor(ctx context.Context, q queryer, now time.Time, accountID int64) (map[int64]pendingKey, error) {
-	rows, err := q.QueryContext(ctx, `SELECT p.key_id, p.q, p.m, p.c, p.lu, k.status, k.keeps_allocation, k.query_alloc, k.mutation_alloc, `+
-		usedSQL(now, "query")+`, `+usedSQL(now, "mutation")+`
-		FROM (SELECT value->>0 AS key_id, value->>6 AS ps, SUM(value->>2) AS q, SUM(value->>3) AS m,
-			SUM(value->>4) AS c, MAX(value->>5) AS lu
-			FROM pending_usage, json_each(pending_usage.deltas) GROUP BY 1, 2) p
-		CROSS JOIN keys k ON k.id = p.key_id JOIN accounts a ON a.id = k.account_id
-		WHERE p.ps = `+curPeriodStart(now)+` AND (?1 = 0 OR k.account_id = ?1)`, accountID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out map[int64]pendingKey
-	for rows.Next() {
-		var id int64
-		var pk pendingKey
-		if err := rows.Scan(&id, &pk.q, &pk.m, &pk.c, &pk.lastUsed, &pk.status, &pk.keeps, &pk.qAlloc, &pk.mAlloc, &pk.qBase, &pk.mBase); err != nil {
-			return nil, err
-		}
-		if out == nil {
-			out = map[int64]pendingKey{}
-		}
-		out[id] = pk
-	}
-	return out, rows.Err()
-}
-
-// addPending adds what is pending to keys read with keySelect.
-func addPending(ctx context.Context, q queryer, now time.Time, accountID int64, keys []model.Key) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	pend, err := pendingFor(ctx, q, now, accountID)
-	if err != nil || len(pend) == 0 {
-		return err
-	}
-	for i := range keys {
-		p, ok := pend[keys[i].ID]
-		if !ok {
+// flush writes what verifications changed into tx: account balances, one
+// pending_usage row with this batch's units, and, when asked, the denials
+// (straight into usage_days: they never count against a quota).
+func (w *writer) flush(ctx context.Context, tx dbtx, denials bool) error {
+	for id, a := range w.accounts {
+		if !a.dirty {
 			continue
 		}
-		keys[i].QueryUsed += p.q
-		keys[i].MutationUsed += p.m
-		keys[i].CreditsUsed += p.c
-		if p.lastUsed > 0 && (keys[i].LastUsedAt == nil || keys[i].LastUsedAt.UnixMilli() < p.lastUsed) {
-			t := fromMs(p.lastUsed)
-			keys[i].LastUsedAt = &t
+		if _, err := w.stmts.updateCredits.ExecContext(ctx, a.credits, id); err != nil {
+			return err
+		}
+		a.dirty = false
+	}
+	if len(w.usage) > 0 {
+		// [[key_id, day, queries, mutations, credits, last_used, period_start], …]
+		b := w.buf[:0]
+		for k, d := range w.usage {
+			b = appendUsage(b, k.keyID, k.day, d.queries, d.mutations, d.credits, d.lastUsed, d.periodStart)
+		}
+		w.buf = b
+		if err := w.insertPending(ctx, "["+string(b)+"]"); err != nil {
+			return err
+		}
+		w.pendingRows++
+		for _, d := range w.usage {
+			*d = usageDelta{}
+			w.spare = append(w.spare, d)
+		}
+		clear(w.usage)
+	}
+	if denials && len(w.denials) > 0 {
+		var b []byte
+		for k, d := range w.denials {
+			b = appendUsage(b, k.keyID, k.day, 0, 0, 0, d.denied401, d.denied403, d.denied429, d.denied402)
+		}
+		// Cleared by the caller once the commit succeeded.
+		if _, err := w.stmts.upsertUsage.ExecContext(ctx, "["+string(b)+"]"); err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-// heldPending is what pending usage adds to an account's holds.
-func heldPending(pend map[int64]pendingKey) (q, m int64) {
-	for _, p := range pend {
-		q += model.Holds(p.status, p.keeps, p.qAlloc, p.qBase+p.q) - model.Holds(p.status, p.keeps, p.qAlloc, p.qBase)
-		m += model.Holds(p.status, p.keeps, p.mAlloc, p.mBase+p.m) - model.Holds(p.status, p.keeps, p.mAlloc, p.mBase)
-	}
-	return q, m
-}
-
-// pendingDays returns one key's pending usage per UTC day.
-func pendingDays(ctx context.Context, q queryer, keyID int64) (map[string]model.UsageDay, error) {
-	rows, err := q.QueryContext(ctx, `SELECT value->>1, SUM(value->>2), SUM(value->>3), SUM(value->>4)
-		FROM pending_usage, json_each(pending_usage.deltas) WHERE value->>0 = ? GROUP BY 1`, keyID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]model.UsageDay{}
-	for rows.Next() {
-		var u model.UsageDay
-		if err := rows.Scan(&u.Day, &u.Queries, &u.Mutations, &u.Credits); err != nil {
-			return nil, err
-		}
-		out[u.Day] = u
-	}
-	return out, rows.Err()
 }
 
 // fold moves everything pending into keys and usage_days, inside the
 // writer's transaction. Deltas of an earlier period than a key's row only
 // reach the history; deltas of a later period restart the key's counters.
 func (w *writer) fold(ctx context.Context, tx dbtx) error {
-	rows, err := tx.QueryContext(ctx, `SELECT p.key_id, p.day, p.ps, p.q, p.m, p.c, p.lu,
+	rows, err := tx.QueryContext(ctx, `SELECT pending.key_id, pending.day, pending.period_start,
+		pending.queries, pending.mutations, pending.credits, pending.last_used,
 		k.period_start, k.query_used, k.mutation_used, k.credits_used, COALESCE(k.last_used_at, 0)
-		FROM (SELECT value->>0 AS key_id, value->>1 AS day, value->>6 AS ps, SUM(value->>2) AS q,
-			SUM(value->>3) AS m, SUM(value->>4) AS c, MAX(value->>5) AS lu
-			FROM pending_usage, json_each(pending_usage.deltas) GROUP BY 1, 2, 3) p
-		JOIN keys k ON k.id = p.key_id ORDER BY p.key_id, p.ps, p.day`)
+		FROM (SELECT value->>0 AS key_id, value->>1 AS day, value->>6 AS period_start, SUM(value->>2) AS queries,
+			SUM(value->>3) AS mutations, SUM(value->>4) AS credits, MAX(value->>5) AS last_used
+			FROM pending_usage, json_each(pending_usage.deltas) GROUP BY 1, 2, 3) pending
+		JOIN keys k ON k.id = pending.key_id ORDER BY pending.key_id, pending.period_start, pending.day`)
 	if err != nil {
 		return err
 	}
-	type counters struct{ id, ps, q, m, c, lu int64 }
+	// counters are a key row's: what it says, then what is folded into it.
+	type counters struct{ id, periodStart, queries, mutations, credits, lastUsed int64 }
 	var keys []*counters
 	var usage []byte
 	var cur *counters
 	for rows.Next() {
 		var (
-			id, ps, q, m, c, lu int64
-			day                 string
-			st                  counters
+			id    int64
+			day   string
+			delta counters // this day's pending units
+			row   counters // the key's row
 		)
-		if err := rows.Scan(&id, &day, &ps, &q, &m, &c, &lu, &st.ps, &st.q, &st.m, &st.c, &st.lu); err != nil {
+		if err := rows.Scan(&id, &day, &delta.periodStart, &delta.queries, &delta.mutations, &delta.credits, &delta.lastUsed,
+			&row.periodStart, &row.queries, &row.mutations, &row.credits, &row.lastUsed); err != nil {
 			rows.Close()
 			return err
 		}
 		if cur == nil || cur.id != id {
-			st.id = id
-			cur = &st
+			row.id = id
+			cur = &row
 			keys = append(keys, cur)
 		}
 		switch {
-		case ps > cur.ps:
-			cur.ps, cur.q, cur.m, cur.c = ps, q, m, c
-		case ps == cur.ps:
-			cur.q, cur.m, cur.c = cur.q+q, cur.m+m, cur.c+c
+		case delta.periodStart > cur.periodStart:
+			cur.periodStart, cur.queries, cur.mutations, cur.credits = delta.periodStart, delta.queries, delta.mutations, delta.credits
+		case delta.periodStart == cur.periodStart:
+			cur.queries, cur.mutations, cur.credits = cur.queries+delta.queries, cur.mutations+delta.mutations, cur.credits+delta.credits
 		}
-		cur.lu = max(cur.lu, lu)
-		usage = appendUsage(usage, id, day, q, m, c, 0, 0, 0, 0)
+		cur.lastUsed = max(cur.lastUsed, delta.lastUsed)
+		usage = appendUsage(usage, id, day, delta.queries, delta.mutations, delta.credits, 0, 0, 0, 0)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -190,18 +121,18 @@ func (w *writer) fold(ctx context.Context, tx dbtx) error {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendInts(b, k.id, k.q, k.m, k.c, k.ps)
+			b = appendInts(b, k.id, k.queries, k.mutations, k.credits, k.periodStart)
 			b = b[:len(b)-1]
 			b = append(b, ',')
-			if k.lu > 0 {
-				b = strconv.AppendInt(b, k.lu, 10)
+			if k.lastUsed > 0 {
+				b = strconv.AppendInt(b, k.lastUsed, 10)
 			} else {
 				b = append(b, "null"...)
 			}
 			b = append(b, ']')
 		}
 		b = append(b, ']')
-		if _, err := w.stmts.updKey.ExecContext(ctx, string(b)); err != nil {
+		if _, err := w.stmts.updateKeys.ExecContext(ctx, string(b)); err != nil {
 			return err
 		}
 		if _, err := w.stmts.upsertUsage.ExecContext(ctx, "["+string(usage)+"]"); err != nil {
@@ -228,12 +159,12 @@ func (w *writer) foldMemory(ctx context.Context, tx dbtx) error {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendInts(b, k.id, k.qUsed, k.mUsed, k.cUsd, k.periodStart, k.lastUsed)
+			b = appendInts(b, k.id, k.queryUsed, k.mutationUsed, k.creditsUsed, k.periodStart, k.lastUsed)
 			k.toFold = false
 		}
 		b = append(b, ']')
 		w.buf = b
-		if _, err := w.stmts.updKey.ExecContext(ctx, string(b)); err != nil {
+		if _, err := w.stmts.updateKeys.ExecContext(ctx, string(b)); err != nil {
 			return err
 		}
 		var u []byte

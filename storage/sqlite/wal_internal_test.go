@@ -18,12 +18,9 @@ import (
 // checkpointer ticks (200 ms) the WAL grows at full speed, so the bound is
 // a fraction of what was written rather than the threshold.
 func TestWALStaysBoundedUnderSteadyLoad(t *testing.T) {
-	defer func(n int64) { walRestartFrames = n }(walRestartFrames)
-	walRestartFrames = 256 // 1 MiB of 4 KiB pages
-
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "k.db")
-	db, err := Open(ctx, path, Options{})
+	db, err := Open(ctx, path, Options{walRestartFrames: 256}) // 1 MiB of 4 KiB pages
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,12 +70,9 @@ func TestWALStaysBoundedUnderSteadyLoad(t *testing.T) {
 // open keeps SQLite from rewinding the WAL; the checkpointer then pauses
 // the writer less and less often instead of at every tick.
 func TestWALPausesBackOffBehindAReader(t *testing.T) {
-	defer func(n int64) { walRestartFrames = n }(walRestartFrames)
-	walRestartFrames = 256
-
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "k.db")
-	db, err := Open(ctx, path, Options{})
+	db, err := Open(ctx, path, Options{walRestartFrames: 256}) // 1 MiB of 4 KiB pages
 	if err != nil {
 		t.Fatal(err)
 	}
