@@ -186,8 +186,8 @@ func ValidateQuota(field string, v int64) error {
 	return nil
 }
 
-// Sanitize makes user input safe to echo in a one-line message: control
-// characters become '?', and it is cut to n characters.
+// Sanitize makes user input safe to echo in a one-line message: Printable,
+// cut to n characters.
 func Sanitize(s string, n int) string {
 	var b strings.Builder
 	i := 0
@@ -196,11 +196,41 @@ func Sanitize(s string, n int) string {
 			b.WriteString("…")
 			break
 		}
-		if !unicode.IsPrint(r) {
-			r = '?'
-		}
-		b.WriteRune(r)
+		b.WriteRune(printable(r))
 		i++
 	}
 	return b.String()
+}
+
+// Printable replaces every character that is not printable with '?', so
+// text from elsewhere (user input, a remote server's answers) can reach a
+// terminal: C0 and C1 controls, DEL, ESC (and so every escape sequence),
+// newlines and tabs, and format characters such as the bidi overrides
+// U+202A–U+202E and U+2066–U+2069, which could recolour, retitle, clear,
+// hide or forge lines. It is the rule NormalizeName enforces on key names
+// (unicode.IsPrint); invalid UTF-8 comes out as U+FFFD.
+func Printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s // the common case: no copy
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		b.WriteRune(printable(r))
+	}
+	return b.String()
+}
+
+func printable(r rune) rune {
+	if !unicode.IsPrint(r) {
+		return '?'
+	}
+	return r
 }

@@ -161,6 +161,36 @@ func TestNames(t *testing.T) {
 	}
 }
 
+// Printable leaves printable text alone and replaces every class of
+// character that could move the cursor, recolour or reorder a terminal.
+func TestPrintable(t *testing.T) {
+	for _, ok := range []string{"", "Backend-Server-Key", "Ключ 鍵 🔑", "a b", "kdc_fIlQwdNXfHPJpX1MTPAQSj"} {
+		if got := Printable(ok); got != ok {
+			t.Errorf("Printable(%q) = %q; want it unchanged", ok, got)
+		}
+	}
+	for in, want := range map[string]string{
+		"a\x00b":                     "a?b",          // C0
+		"a\x1b]0;pwned\x07b":         "a?]0;pwned?b", // ESC, BEL: set the title
+		"\x1b[2J\x1b[H":              "?[2J?[H",      // clear the screen
+		"a\r\nforged":                "a??forged",
+		"a\tb":                       "a?b",
+		"a\x7fb":                     "a?b",    // DEL
+		"a\u009b31mb":                "a?31mb", // C1 CSI
+		"a\u0085b":                   "a?b",    // C1 NEL
+		"\u202egnp.exe":              "?gnp.exe",
+		"a\u202a\u202b\u202c\u202db": "a????b",
+		"a\u2066\u2067\u2068\u2069b": "a????b",
+		"a\u2028b":                   "a?b",      // line separator
+		"a\u200bb":                   "a?b",      // zero width space
+		"a\xffb":                     "a\ufffdb", // invalid UTF-8
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
 func TestPermissions(t *testing.T) {
 	p, err := ParsePermissions(" Read, delete ,")
 	if err != nil || p != PermRead|PermDelete || p.String() != "read,delete" || p.Short() != "R-D" {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -132,7 +133,7 @@ func (f *accountFlags) register(c *cobra.Command, withAdd bool) {
 	fl.StringVar(&f.mutationTotal, "mutation-total", "", "the account's Mutation total")
 	fl.StringVar(&f.credits, "credits", "", "set the credit balance")
 	if withAdd {
-		fl.StringVar(&f.addCredits, "add-credits", "", "add to the credit balance (negative to take away)")
+		fl.StringVar(&f.addCredits, "add-credits", "", "add to the credit balance (to lower it, set --credits)")
 	}
 	fl.StringVar(&f.period, "period", "", "quota period: monthly (calendar month, UTC) or none (never resets)")
 }
@@ -153,11 +154,14 @@ func (f *accountFlags) update(cmd *cobra.Command) (model.AccountUpdate, error) {
 		if u.Credits != nil {
 			return u, usageErrorf("give --credits or --add-credits, not both")
 		}
-		v, err := parseWhole("add-credits", f.addCredits, -model.MaxQuota, model.MaxQuota)
-		if err != nil {
+		// Only additions: a sign on a number flag is refused everywhere,
+		// and --credits sets a lower balance exactly.
+		if strings.HasPrefix(f.addCredits, "-") && allDigits(f.addCredits[1:]) {
+			return u, usageErrorf("--add-credits: cannot be negative; give a whole number from 0 to %d, or set a lower balance with --credits", int64(model.MaxQuota))
+		}
+		if u.AddCredits, err = quotaFlag(cmd, "add-credits", f.addCredits); err != nil {
 			return u, err
 		}
-		u.AddCredits = &v
 	}
 	if cmd.Flags().Changed("period") {
 		p, err := model.ParsePeriod(f.period)

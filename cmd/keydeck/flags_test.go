@@ -3,26 +3,47 @@ package main
 import (
 	"errors"
 	"testing"
+
+	"github.com/keydeck/keydeck/model"
 )
 
 func TestParseWhole(t *testing.T) {
+	const rng = "; give a whole number from 0 to 1000000000000"
 	for _, c := range []struct {
 		in   string
 		want int64
 		err  string
 	}{
 		{"0", 0, ""},
-		{" 42 ", 42, ""},
+		{"42", 42, ""},
 		{"1000000000000", 1000000000000, ""},
-		{"1000000000001", 0, "--query: too large (at most 1000000000000)"},
-		{"9223372036854775808", 0, "--query: too large (at most 1000000000000)"},
-		{"-1", 0, "--query: cannot be negative"},
-		{"-9223372036854775809", 0, "--query: cannot be negative"},
-		{"", 0, "--query: empty; give a whole number"},
-		{"ten", 0, `--query: not a whole number: "ten"`},
-		{"1_000", 0, `--query: not a whole number: "1_000"`},
-		{"0x10", 0, `--query: not a whole number: "0x10"`},
-		{"\x1b[31m", 0, `--query: not a whole number: "?[31m"`},
+		{"1000000000001", 0, "--query: too large" + rng},
+		{"9223372036854775808", 0, "--query: too large" + rng},
+		{"99999999999999999999999", 0, "--query: too large" + rng},
+		{"-1", 0, "--query: cannot be negative" + rng},
+		{"-0", 0, "--query: cannot be negative" + rng},
+		{"-9223372036854775809", 0, "--query: cannot be negative" + rng},
+		{"", 0, "--query: empty" + rng},
+		// Only plain digits: no sign, space, separator, base or exponent.
+		{"+5", 0, `--query: "+5" is not plain digits` + rng},
+		{" 5", 0, `--query: " 5" is not plain digits` + rng},
+		{"5 ", 0, `--query: "5 " is not plain digits` + rng},
+		{" 42 ", 0, `--query: " 42 " is not plain digits` + rng},
+		{"-", 0, `--query: "-" is not plain digits` + rng},
+		{"--5", 0, `--query: "--5" is not plain digits` + rng},
+		{"ten", 0, `--query: "ten" is not plain digits` + rng},
+		{"1.5", 0, `--query: "1.5" is not plain digits` + rng},
+		{"1e6", 0, `--query: "1e6" is not plain digits` + rng},
+		{"1_000", 0, `--query: "1_000" is not plain digits` + rng},
+		{"1,000", 0, `--query: "1,000" is not plain digits` + rng},
+		{"0x10", 0, `--query: "0x10" is not plain digits` + rng},
+		{"0b1", 0, `--query: "0b1" is not plain digits` + rng},
+		{"\uff15", 0, "--query: \"\uff15\" is not plain digits" + rng}, // fullwidth 5
+		{"\u0665", 0, "--query: \"\u0665\" is not plain digits" + rng}, // Arabic-Indic 5
+		{"\x1b[31m", 0, `--query: "?[31m" is not plain digits` + rng},
+		// A leading zero reads as octal to some tools: refused, not guessed.
+		{"010", 0, `--query: "010" has a leading zero` + rng},
+		{"00", 0, `--query: "00" has a leading zero` + rng},
 	} {
 		got, err := parseQuota("query", c.in)
 		if c.err == "" {
@@ -36,8 +57,49 @@ func TestParseWhole(t *testing.T) {
 			t.Errorf("parseQuota(%q) error = %v; want usage error %q", c.in, err, c.err)
 		}
 	}
-	if _, err := parseWhole("days", "0", 1, 366); err == nil || err.Error() != "--days: at least 1" {
-		t.Errorf("parseWhole days 0: %v", err)
+	for _, c := range []struct {
+		in, err string
+	}{
+		{"0", "--days: too small; give a whole number from 1 to 366"},
+		{"367", "--days: too large; give a whole number from 1 to 366"},
+		{"+30", `--days: "+30" is not plain digits; give a whole number from 1 to 366`},
+	} {
+		if _, err := parseWhole("days", c.in, 1, 366); err == nil || err.Error() != c.err {
+			t.Errorf("parseWhole days %q: %v; want %q", c.in, err, c.err)
+		}
+	}
+}
+
+func TestParsePerm(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want model.Permission
+		err  string
+	}{
+		{"read", model.PermRead, ""},
+		{"read,write,delete", model.PermAll, ""},
+		{"read, write", model.PermRead | model.PermWrite, ""},
+		{"read,read", model.PermRead, ""}, // a repeat changes nothing
+		{"READ", model.PermRead, ""},
+		{"read,,write", 0, `--perm: "read,,write" has an empty item; give a comma-separated subset of read, write, delete`},
+		{"read,", 0, `--perm: "read," has an empty item; give a comma-separated subset of read, write, delete`},
+		{",read", 0, `--perm: ",read" has an empty item; give a comma-separated subset of read, write, delete`},
+		{"read, ,write", 0, `--perm: "read, ,write" has an empty item; give a comma-separated subset of read, write, delete`},
+		{"", 0, "--perm: choose at least one permission (read, write, delete)"},
+		{",", 0, "--perm: choose at least one permission (read, write, delete)"},
+		{"read,admin", 0, `--perm: unknown permission "admin" (use read, write, delete)`},
+	} {
+		got, err := parsePerm(c.in)
+		if c.err == "" {
+			if err != nil || got != c.want {
+				t.Errorf("parsePerm(%q) = %v, %v; want %v", c.in, got, err, c.want)
+			}
+			continue
+		}
+		var ue usageError
+		if err == nil || err.Error() != c.err || !errors.As(err, &ue) {
+			t.Errorf("parsePerm(%q) error = %v; want usage error %q", c.in, err, c.err)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,10 @@ func spareP() {
 	}
 }
 
+// maxSSHSessions bounds --ssh-max-sessions: each session is a whole
+// terminal UI in memory, and a figure beyond this is more likely a typo.
+const maxSSHSessions = 10000
+
 // shutdownGrace is how long in-flight requests get to finish after
 // SIGTERM or SIGINT.
 const shutdownGrace = 15 * time.Second
@@ -47,7 +52,7 @@ type serveOptions struct {
 	accessLog               string
 	ssh, sshHostKey         string
 	sshIdle                 time.Duration
-	sshMaxSessions          int
+	sshMaxSessions          string
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -105,7 +110,7 @@ and closes the database cleanly.`,
 	f.StringVar(&o.ssh, "ssh", "", "serve the terminal UI over SSH on ADDR (host:port)")
 	f.StringVar(&o.sshHostKey, "ssh-host-key", "", "SSH host key file, generated when missing (default: "+ssh.HostKeyFile+" beside the database)")
 	f.DurationVar(&o.sshIdle, "ssh-idle-timeout", ssh.DefaultIdleTimeout, "close an SSH session after this long without input (0: never)")
-	f.IntVar(&o.sshMaxSessions, "ssh-max-sessions", ssh.DefaultMaxSessions, "SSH sessions allowed at once")
+	f.StringVar(&o.sshMaxSessions, "ssh-max-sessions", strconv.Itoa(ssh.DefaultMaxSessions), "SSH sessions allowed at once (1–"+strconv.Itoa(maxSSHSessions)+")")
 	return c
 }
 
@@ -130,8 +135,9 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 	if o.sshIdle < 0 {
 		return usageErrorf("--ssh-idle-timeout: must not be negative (0 means never)")
 	}
-	if o.sshMaxSessions < 1 {
-		return usageErrorf("--ssh-max-sessions: must be at least 1")
+	maxSessions, err := parseWhole("ssh-max-sessions", o.sshMaxSessions, 1, maxSSHSessions)
+	if err != nil {
+		return err
 	}
 	if (o.gateway == "") != (o.upstream == "") {
 		return usageErrorf("serve: --gateway and --upstream go together")
@@ -154,6 +160,13 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 	}
 	var costs []server.CreditCost
 	for _, s := range o.creditCosts {
+		// The number goes through the CLI's one parser first (the server's
+		// own reads "+5" as 5); spaces around "=" are the pattern's syntax.
+		if i := strings.LastIndexByte(s, '='); i >= 0 {
+			if _, err := parseQuota("credit-cost", strings.TrimSpace(s[i+1:])); err != nil {
+				return err
+			}
+		}
 		c, err := server.ParseCreditCost(s)
 		if err != nil {
 			return usageErrorf("--credit-cost: %v", err)
@@ -241,7 +254,7 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 		}
 	}
 	if o.ssh != "" {
-		if err := a.addSSH(&ls, db, o, logger); err != nil {
+		if err := a.addSSH(&ls, db, o, int(maxSessions), logger); err != nil {
 			closeAll()
 			return err
 		}
@@ -251,7 +264,7 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 
 // addSSH sets up the SSH listener: the host key (made on first start,
 // its fingerprint printed for pinning) and the server.
-func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, logger *slog.Logger) error {
+func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, maxSessions int, logger *slog.Logger) error {
 	path := o.sshHostKey
 	if path == "" {
 		path = ssh.HostKeyPath(db.Path())
@@ -261,7 +274,7 @@ func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, logger *slog
 		return err
 	}
 	srv, err := ssh.New(ssh.Config{Admin: db, HostKey: hostKey, Logger: logger,
-		IdleTimeout: o.sshIdle, MaxSessions: o.sshMaxSessions})
+		IdleTimeout: o.sshIdle, MaxSessions: maxSessions})
 	if err != nil {
 		return err
 	}

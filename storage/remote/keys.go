@@ -16,8 +16,10 @@ import (
 // Account is GET /v1/account.
 func (c *Client) Account(ctx context.Context) (model.Account, error) {
 	var a model.Account
-	err := c.call(ctx, http.MethodGet, []string{"v1", "account"}, nil, nil, &a, true)
-	return a, err
+	if err := c.call(ctx, http.MethodGet, []string{"v1", "account"}, nil, nil, &a, true); err != nil {
+		return model.Account{}, err
+	}
+	return c.cleanAccount(a)
 }
 
 // ListKeys is GET /v1/keys.
@@ -42,7 +44,7 @@ func (c *Client) ListKeys(ctx context.Context, opt storage.ListOptions) (storage
 	if err := c.call(ctx, http.MethodGet, []string{"v1", "keys"}, q, nil, &p, true); err != nil {
 		return storage.KeyPage{}, err
 	}
-	out := storage.KeyPage{Keys: make([]model.Key, len(p.Keys)), Total: p.Total, NextCursor: p.NextCursor}
+	out := storage.KeyPage{Keys: make([]model.Key, len(p.Keys)), Total: p.Total, NextCursor: model.Printable(p.NextCursor)}
 	for i, k := range p.Keys {
 		m, err := c.key(k)
 		if err != nil {
@@ -136,6 +138,11 @@ func (c *Client) Usage(ctx context.Context, id string, days int) ([]model.UsageD
 	if err := c.call(ctx, http.MethodGet, []string{"v1", "keys", seg, "usage"}, q, nil, &a, true); err != nil {
 		return nil, err
 	}
+	for i, d := range a.Days {
+		if a.Days[i], err = c.cleanDay(d); err != nil {
+			return nil, err
+		}
+	}
 	return a.Days, nil
 }
 
@@ -152,6 +159,12 @@ func (c *Client) Audit(ctx context.Context, f storage.AuditFilter) ([]model.Audi
 	if err := c.call(ctx, http.MethodGet, []string{"v1", "audit"}, q, nil, &a, true); err != nil {
 		return nil, err
 	}
+	for i, e := range a.Events {
+		var err error
+		if a.Events[i], err = c.cleanEvent(e); err != nil {
+			return nil, err
+		}
+	}
 	return a.Events, nil
 }
 
@@ -162,6 +175,9 @@ func (c *Client) Verify(ctx context.Context, req model.VerifyRequest) (model.Ver
 	var a api.VerifyAnswer
 	err := c.call(ctx, http.MethodPost, []string{"v1", "verify"}, nil, body, &a, false)
 	if err == nil {
+		if err := c.cleanVerify(a.ClientID, a.Period); err != nil {
+			return model.VerifyResult{}, err
+		}
 		res := model.VerifyResult{
 			Verdict:       model.Allowed,
 			ClientID:      a.ClientID,
@@ -181,6 +197,9 @@ func (c *Client) Verify(ctx context.Context, req model.VerifyRequest) (model.Ver
 	}
 	var p *api.Problem
 	if !errors.As(err, &p) {
+		return model.VerifyResult{}, err
+	}
+	if err := c.cleanVerify(p.ClientID, p.Period); err != nil {
 		return model.VerifyResult{}, err
 	}
 	res := model.VerifyResult{ClientID: p.ClientID, Kind: api.KindOf(p.Kind), Period: model.Period(p.Period)}
@@ -226,6 +245,9 @@ func (c *Client) keySecret(ctx context.Context, segs []string, body any) (model.
 	if err != nil {
 		return model.Key{}, "", err
 	}
+	if err := c.checkSecret(a.ClientSecret); err != nil {
+		return model.Key{}, "", err
+	}
 	return k, a.ClientSecret, nil
 }
 
@@ -234,7 +256,7 @@ func (c *Client) key(k api.Key) (model.Key, error) {
 	if err != nil {
 		return model.Key{}, fmt.Errorf("remote: %s sent a key keydeck cannot read (%v)", c.host, err)
 	}
-	return m, nil
+	return c.cleanKey(m)
 }
 
 // segment is the path segment that names key id. An ID that a server's

@@ -4,7 +4,9 @@
 // SQLite store: errors come back as the same model and storage errors
 // (the server sends them as RFC 9457 problems, see package api), and a
 // server that cannot be reached is one line wrapping
-// storage.ErrUnavailable, after at most Options.Timeout.
+// storage.ErrUnavailable, after at most Options.Timeout. Every string of
+// an answer is made printable, and fields with a fixed form checked, as
+// it is decoded (see clean.go): a server is not trusted with the terminal.
 package remote
 
 import (
@@ -229,6 +231,7 @@ func (c *Client) answerError(resp *http.Response, data []byte) error {
 	if mt == api.ContentType || mt == "application/json" {
 		var p api.Problem
 		if json.Unmarshal(data, &p) == nil && strings.HasPrefix(p.Type, api.TypePrefix) {
+			cleanProblem(&p)
 			if p.Status == 0 {
 				p.Status = resp.StatusCode
 			}
@@ -242,9 +245,10 @@ func (c *Client) answerError(resp *http.Response, data []byte) error {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		return fmt.Errorf("remote: %s redirects to %s; use that URL", c.host, model.Sanitize(resp.Header.Get("Location"), 200))
 	case resp.StatusCode >= 500:
-		return fmt.Errorf("%w at %s: HTTP %s", storage.ErrUnavailable, c.host, resp.Status)
+		return fmt.Errorf("%w at %s: HTTP %s", storage.ErrUnavailable, c.host, oneLine(resp.Status))
 	}
-	return fmt.Errorf("remote: %s answered HTTP %s; is it a keydeck server?", c.host, resp.Status)
+	// The status line's reason phrase is the server's text too.
+	return fmt.Errorf("remote: %s answered HTTP %s; is it a keydeck server?", c.host, oneLine(resp.Status))
 }
 
 func oneLine(s string) string {
