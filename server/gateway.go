@@ -20,7 +20,8 @@ const (
 	HeaderClientID     = "X-Client-Id"
 	HeaderClientSecret = "X-Client-Secret"
 	// HeaderVerifiedID is set on requests sent upstream to the Client ID
-	// that was verified; a client's own value is removed first.
+	// that was verified; a client's own X-Keydeck-* headers are removed
+	// first (see scrubHeaders).
 	HeaderVerifiedID = "X-Keydeck-Client-Id"
 )
 
@@ -148,9 +149,12 @@ func newGateway(s *Server, upstream *url.URL, costs []CreditCost, timeout time.D
 		ExpectContinueTimeout: time.Second,
 	}
 	g.proxy = &httputil.ReverseProxy{
+		// Rewrite runs after the hop-by-hop headers are removed, so a client
+		// naming keydeck's headers in Connection cannot drop them.
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)
 			pr.SetXForwarded()
+			pr.Out.Header.Set(HeaderVerifiedID, pr.In.Header.Get(HeaderVerifiedID))
 		},
 		Transport: transport,
 		ModifyResponse: func(resp *http.Response) error {
@@ -186,6 +190,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the path is not in canonical form (no //, /./ or /../ segments)"))
 		return
 	}
+	scrubHeaders(r.Header)
 	id, secret, basic := credentials(r)
 	setClientID(w, id)
 	res, ok := s.settle(w, r, sourceGateway, start, model.VerifyRequest{ClientID: id, ClientSecret: secret, Operation: op, Credits: g.costs.cost(r)})
@@ -198,8 +203,46 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if basic {
 		h.Del("Authorization")
 	}
-	h.Set(HeaderVerifiedID, res.ClientID)
+	h.Set(HeaderVerifiedID, res.ClientID) // copied to the outbound request by Rewrite
 	g.proxy.ServeHTTP(w, r)
+}
+
+// scrubHeaders removes what a client sends in keydeck's name: anything in
+// the X-Keydeck- namespace and the forwarding headers keydeck sets, in any
+// spelling an upstream may read as theirs. CGI-style upstreams (Rack, PHP,
+// WSGI) read X_Keydeck_Client_Id as X-Keydeck-Client-Id, so '_' counts as
+// '-'. The canonical X-Forwarded-* are replaced in Rewrite anyway.
+func scrubHeaders(h http.Header) {
+	for k := range h {
+		if hasFoldedPrefix(k, "x-keydeck-") || foldedEqual(k, "forwarded") || foldedEqual(k, "x-forwarded-for") ||
+			foldedEqual(k, "x-forwarded-host") || foldedEqual(k, "x-forwarded-proto") {
+			delete(h, k)
+		}
+	}
+}
+
+// foldedEqual says whether the header name k is want (lower case, '-')
+// ignoring case and reading '_' as '-'.
+func foldedEqual(k, want string) bool {
+	return len(k) == len(want) && hasFoldedPrefix(k, want)
+}
+
+func hasFoldedPrefix(k, want string) bool {
+	if len(k) < len(want) {
+		return false
+	}
+	for i := 0; i < len(want); i++ {
+		c := k[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		} else if c == '_' {
+			c = '-'
+		}
+		if c != want[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // cleanPath is p as ServeMux would clean it: rooted, no empty, "." or ".."
