@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -190,7 +192,10 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the path is not in canonical form (no //, /./ or /../ segments)"))
 		return
 	}
-	scrubHeaders(r.Header)
+	if p := refuseOverride(r); p != nil {
+		s.writeProblem(w, p)
+		return
+	}
 	id, secret, basic := credentials(r)
 	setClientID(w, id)
 	res, ok := s.settle(w, r, sourceGateway, start, model.VerifyRequest{ClientID: id, ClientSecret: secret, Operation: op, Credits: g.costs.cost(r)})
@@ -207,18 +212,143 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.proxy.ServeHTTP(w, r)
 }
 
+// gatewayFormPeekBytes bounds the form body the gateway reads, before
+// anything goes upstream, to look for _method; a larger one is refused.
+const gatewayFormPeekBytes = 64 << 10
+
+// refuseOverride answers 400 for a request that carries a method override
+// (a header, or _method in the query or a form body): the permission and
+// the unit are decided from the request's method, and an upstream that
+// honours the override would run another method's handler, a DELETE with
+// a write-only key. Overrides are refused rather than stripped: stripping
+// would run a method the client did not mean without telling it, and
+// stripping _method from a form means rewriting the body. It also removes
+// client copies of keydeck's headers (scrubHeaders).
+func refuseOverride(r *http.Request) *api.Problem {
+	if h := scrubHeaders(r.Header); h != "" {
+		return api.NewProblem(http.StatusBadRequest, api.TypeBadRequest,
+			"method overrides are refused (header "+h+"): send the method itself")
+	}
+	if hasMethodParam(r.URL.RawQuery) {
+		return api.NewProblem(http.StatusBadRequest, api.TypeBadRequest,
+			"method overrides are refused (_method in the query): send the method itself")
+	}
+	if !formBody(r) {
+		return nil
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return api.NewProblem(http.StatusBadRequest, api.TypeBadRequest,
+			"a form body with a Content-Encoding cannot be checked for a _method override; send it unencoded")
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, gatewayFormPeekBytes+1))
+	if err != nil {
+		return api.NewProblem(http.StatusBadRequest, api.TypeBadRequest, "the request body could not be read")
+	}
+	if len(b) > gatewayFormPeekBytes {
+		return api.NewProblem(http.StatusRequestEntityTooLarge, api.TypeBodyTooLarge,
+			"a form body over 64 KiB cannot be checked for a _method override; send large bodies with another Content-Type (multipart/form-data, JSON)")
+	}
+	if hasMethodParam(string(b)) {
+		return api.NewProblem(http.StatusBadRequest, api.TypeBadRequest,
+			"method overrides are refused (_method in the form body): send the method itself")
+	}
+	r.Body = peekedBody{bytes.NewReader(b), r.Body}
+	return nil
+}
+
+// peekedBody replays what was read of a body; closing closes the original.
+type peekedBody struct {
+	io.Reader
+	io.Closer
+}
+
+// formBody says whether an upstream may parse r's body as a form: an
+// urlencoded Content-Type, or a POST with a body and no Content-Type
+// (Rack reads those as forms). Multipart bodies are not read: _method may
+// follow any amount of file data, and buffering uploads is not bounded.
+func formBody(r *http.Request) bool {
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return false
+	}
+	cts := r.Header["Content-Type"]
+	if len(cts) == 0 {
+		return r.Method == http.MethodPost
+	}
+	for _, ct := range cts {
+		mt, _, _ := strings.Cut(ct, ";")
+		if strings.EqualFold(strings.TrimSpace(mt), "application/x-www-form-urlencoded") {
+			return true
+		}
+	}
+	return false
+}
+
+// hasMethodParam says whether a query or urlencoded form has a _method
+// field. Fields are split on & and on ; (which some upstreams still take
+// as a separator).
+func hasMethodParam(q string) bool {
+	for q != "" {
+		var pair string
+		if i := strings.IndexAny(q, "&;"); i >= 0 {
+			pair, q = q[:i], q[i+1:]
+		} else {
+			pair, q = q, ""
+		}
+		name, _, _ := strings.Cut(pair, "=")
+		if isMethodParam(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// isMethodParam says whether a field name, still escaped, is _method as
+// some upstream reads it: decoded, in any case, with PHP's mangling (leading
+// spaces dropped, ' ' and '.' read as '_', "_method[]" an array of it).
+func isMethodParam(raw string) bool {
+	name, err := url.QueryUnescape(raw)
+	if err != nil {
+		name = raw
+	}
+	name = strings.TrimLeft(name, " ")
+	if i := strings.IndexByte(name, '['); i > 0 {
+		name = name[:i]
+	}
+	const want = "_method"
+	if len(name) != len(want) {
+		return false
+	}
+	for i := 0; i < len(want); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		} else if c == ' ' || c == '.' {
+			c = '_'
+		}
+		if c != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // scrubHeaders removes what a client sends in keydeck's name: anything in
 // the X-Keydeck- namespace and the forwarding headers keydeck sets, in any
 // spelling an upstream may read as theirs. CGI-style upstreams (Rack, PHP,
 // WSGI) read X_Keydeck_Client_Id as X-Keydeck-Client-Id, so '_' counts as
-// '-'. The canonical X-Forwarded-* are replaced in Rewrite anyway.
-func scrubHeaders(h http.Header) {
+// '-'. The canonical X-Forwarded-* are replaced in Rewrite anyway. It
+// returns the name of a method-override header if there is one.
+func scrubHeaders(h http.Header) (override string) {
 	for k := range h {
-		if hasFoldedPrefix(k, "x-keydeck-") || foldedEqual(k, "forwarded") || foldedEqual(k, "x-forwarded-for") ||
-			foldedEqual(k, "x-forwarded-host") || foldedEqual(k, "x-forwarded-proto") {
+		switch {
+		case hasFoldedPrefix(k, "x-keydeck-") || foldedEqual(k, "forwarded") || foldedEqual(k, "x-forwarded-for") ||
+			foldedEqual(k, "x-forwarded-host") || foldedEqual(k, "x-forwarded-proto"):
 			delete(h, k)
+		case foldedEqual(k, "x-http-method-override") || foldedEqual(k, "x-http-method") || foldedEqual(k, "x-method-override"):
+			override = k
 		}
 	}
+	return override
 }
 
 // foldedEqual says whether the header name k is want (lower case, '-')
