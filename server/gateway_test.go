@@ -25,6 +25,7 @@ type upstream struct {
 type seenReq struct {
 	method, path, query, body string
 	header                    http.Header
+	requestURI                string // as sent, escapes and all
 }
 
 func newUpstream(t *testing.T) *upstream {
@@ -32,7 +33,7 @@ func newUpstream(t *testing.T) *upstream {
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
-		u.seen = append(u.seen, seenReq{r.Method, r.URL.Path, r.URL.RawQuery, string(b), r.Header.Clone()})
+		u.seen = append(u.seen, seenReq{r.Method, r.URL.Path, r.URL.RawQuery, string(b), r.Header.Clone(), r.RequestURI})
 		u.mu.Unlock()
 		w.Header().Set("RateLimit", `"upstream";r=1`)
 		w.Header().Set("X-Upstream", "yes")
