@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
 )
 
@@ -31,7 +32,9 @@ type writer struct {
 
 	// The in-memory copy (quota.go).
 	dataVersion int64                // PRAGMA data_version the copy was loaded under; -1: reload
-	keys        map[string]*keyState // by Client ID
+	keys        map[string]*keyState // by Client ID; unknown ones point to unknown
+	unknown     keyState             // what an unknown Client ID is: see key
+	work        workCount
 	accounts    map[int64]*accountState
 
 	// The pending log (pending.go).
@@ -46,6 +49,12 @@ type writer struct {
 	foldKeys  []*keyState
 	foldUsage map[usageKey]*usageDelta
 	buf       []byte // JSON for the log, reused
+}
+
+// workCount counts what verifications do, so a test can hold every 401
+// to the same work.
+type workCount struct {
+	lookups, loads, compares, denials int64
 }
 
 type job struct {
@@ -86,6 +95,7 @@ func newWriter(db *DB, conn *sql.Conn, st *stmts) *writer {
 		quit:        make(chan struct{}),
 		done:        make(chan struct{}),
 		dataVersion: -1,
+		unknown:     keyState{digest: model.DummyDigest},
 		keys:        map[string]*keyState{},
 		accounts:    map[int64]*accountState{},
 		usage:       map[usageKey]*usageDelta{},
