@@ -5,6 +5,8 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/keydeck/keydeck/model"
 )
@@ -110,3 +112,12 @@ var (
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("the store is closed")
 )
+
+// LockedError is ErrLocked saying how long a request waited.
+type LockedError struct{ Waited time.Duration }
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("the database is locked by another process (waited %v); try again", e.Waited)
+}
+
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }

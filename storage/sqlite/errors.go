@@ -53,6 +53,18 @@ func wrapErr(err error) error {
 	return fmt.Errorf("database error: %w", err)
 }
 
+// isBusy reports whether err is SQLite saying another connection holds
+// the lock.
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}
+
+// lockedErr is storage.ErrLocked saying how long was waited.
+func (db *DB) lockedErr() error {
+	return &storage.LockedError{Waited: db.opt.BusyTimeout}
+}
+
 // isCtx reports whether err is a context cancellation.
 func isCtx(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)

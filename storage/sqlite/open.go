@@ -185,7 +185,10 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	// database file, and on the writer it would stall every request in the
 	// batch. A goroutine of its own copies the WAL back on another
 	// connection, which SQLite lets run beside the writer.
-	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+	// The writer waits for other processes' locks in short steps and keeps
+	// the BusyTimeout deadline itself (writer.begin).
+	poll := min(lockPoll, opt.BusyTimeout)
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = 0; PRAGMA busy_timeout = %d", poll.Milliseconds())); err != nil {
 		st.close(conn)
 		conn.Close()
 		return fail(err)
