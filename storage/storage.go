@@ -109,6 +109,8 @@ var (
 	ErrNewerSchema = errors.New("the database was created by a newer keydeck; upgrade keydeck to open it")
 	// ErrUnavailable: a remote server could not be reached or timed out.
 	ErrUnavailable = errors.New("the keydeck server cannot be reached")
+	// ErrDiskFull: the disk holding the database has no space left.
+	ErrDiskFull = errors.New("the disk is full")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("the store is closed")
 )
@@ -121,3 +123,10 @@ func (e *LockedError) Error() string {
 }
 
 func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
+// DiskFullError is ErrDiskFull naming the file that could not grow.
+type DiskFullError struct{ Path string }
+
+func (e *DiskFullError) Error() string { return "the disk is full (" + e.Path + ")" }
+
+func (e *DiskFullError) Is(target error) bool { return target == ErrDiskFull }

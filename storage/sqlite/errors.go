@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 
@@ -36,9 +39,17 @@ func wrapErr(err error) error {
 	case sqlite3.ErrCorrupt:
 		return storage.ErrCorrupt
 	case sqlite3.ErrFull:
-		return errors.New("the disk is full")
+		return storage.ErrDiskFull
 	case sqlite3.ErrIoErr:
-		return fmt.Errorf("disk I/O error: %v", se.Code)
+		// SQLite reports most failed writes on a full disk as I/O errors
+		// (a short write, a failed fsync or -shm extension).
+		if se.SystemErrno == syscall.ENOSPC || se.SystemErrno == syscall.EDQUOT {
+			return storage.ErrDiskFull
+		}
+		if se.SystemErrno != 0 {
+			return fmt.Errorf("disk I/O error: %v", se.SystemErrno)
+		}
+		return errors.New("disk I/O error")
 	case sqlite3.ErrConstraint:
 		if strings.Contains(se.Error(), "keys.account_id, keys.name") || strings.Contains(se.Error(), "keys_active_name") {
 			return model.ErrDuplicateName
@@ -51,6 +62,30 @@ func wrapErr(err error) error {
 		}
 	}
 	return fmt.Errorf("database error: %w", err)
+}
+
+// withPath names the database's file in errors that are about it, so a
+// person knows which disk to free or which file to fix.
+func (db *DB) withPath(err error) error {
+	if errors.Is(err, storage.ErrDiskFull) {
+		return &storage.DiskFullError{Path: db.path}
+	}
+	return err
+}
+
+// rateLog lets one log line a second through; failures that repeat for
+// as long as a condition lasts (a full disk, a lock) would flood the log.
+type rateLog struct{ at, dropped atomic.Int64 }
+
+// allow reports whether to log now, and how many lines it held back since
+// the last one.
+func (r *rateLog) allow() (dropped int64, ok bool) {
+	now, at := time.Now().UnixNano(), r.at.Load()
+	if now-at < int64(time.Second) || !r.at.CompareAndSwap(at, now) {
+		r.dropped.Add(1)
+		return 0, false
+	}
+	return r.dropped.Swap(0), true
 }
 
 // isBusy reports whether err is SQLite saying another connection holds

@@ -233,13 +233,15 @@ func (w *writer) run(batch []*job) {
 		w.resetCache()
 		clear(w.usage)
 		w.dataVersion = -1
-		if !isCtx(err) {
-			w.db.log.Error("write transaction failed", "err", err)
-		}
+		ctxErr := isCtx(err)
 		if isBusy(err) {
 			err = w.db.lockedErr()
 		} else {
-			err = wrapErr(err)
+			err = w.db.withPath(wrapErr(err))
+		}
+		// A full disk or a lock fails every batch until it is gone.
+		if dropped, ok := w.db.writeFailLog.allow(); ok && !ctxErr {
+			w.db.log.Error("write transaction failed", "err", err, "failures_not_logged", dropped)
 		}
 	}
 	for _, j := range batch {
