@@ -130,3 +130,12 @@ type DiskFullError struct{ Path string }
 func (e *DiskFullError) Error() string { return "the disk is full (" + e.Path + ")" }
 
 func (e *DiskFullError) Is(target error) bool { return target == ErrDiskFull }
+
+// ReadOnlyError is ErrReadOnly naming the file or folder at fault.
+type ReadOnlyError struct{ Path, Fix string }
+
+func (e *ReadOnlyError) Error() string {
+	return "the database is read-only: " + e.Path + " cannot be written (" + e.Fix + ")"
+}
+
+func (e *ReadOnlyError) Is(target error) bool { return target == ErrReadOnly }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -70,7 +72,48 @@ func (db *DB) withPath(err error) error {
 	if errors.Is(err, storage.ErrDiskFull) {
 		return &storage.DiskFullError{Path: db.path}
 	}
+	if errors.Is(err, storage.ErrReadOnly) {
+		if e := readOnlyFile(db.path); e != nil {
+			return e
+		}
+	}
 	return err
+}
+
+// readOnlyFile names what keeps the database at path read-only: the file,
+// the -wal or -shm beside it, or the folder when they are missing and
+// cannot be made. nil when everything looks writable.
+func readOnlyFile(path string) error {
+	writable := func(p string) bool { return syscall.Access(p, 2 /* W_OK */) == nil }
+	if !writable(path) {
+		return &storage.ReadOnlyError{Path: path, Fix: "check its permissions"}
+	}
+	for _, side := range []string{path + "-wal", path + "-shm"} {
+		_, err := os.Stat(side)
+		switch {
+		case err == nil && !writable(side):
+			return &storage.ReadOnlyError{Path: side, Fix: "make it writable like the database, or remove it while no keydeck runs"}
+		case errors.Is(err, os.ErrNotExist) && !writable(filepath.Dir(path)):
+			return &storage.ReadOnlyError{Path: filepath.Dir(path), Fix: "SQLite creates " + filepath.Base(side) + " there; check the folder's permissions"}
+		}
+	}
+	return nil
+}
+
+// fixSideFiles gives a -wal or -shm the mode of the database when the
+// database is writable and they are not: SQLite creates them with the
+// database's mode, so a database opened while read-only leaves a read-only
+// -shm that kept it read-only after its own mode was fixed.
+func fixSideFiles(path string) {
+	fi, err := os.Stat(path)
+	if err != nil || syscall.Access(path, 2 /* W_OK */) != nil {
+		return
+	}
+	for _, side := range []string{path + "-wal", path + "-shm"} {
+		if syscall.Access(side, 2) != nil {
+			os.Chmod(side, fi.Mode().Perm()) // only its owner can; otherwise the error names it
+		}
+	}
 }
 
 // rateLog lets one log line a second through; failures that repeat for

@@ -145,10 +145,11 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err := prepareFile(path); err != nil {
 		return nil, err
 	}
+	fixSideFiles(path)
 	db := &DB{path: path, opt: opt, now: opt.Clock, log: opt.Logger}
 	fail := func(err error) (*DB, error) {
 		db.closeConns()
-		if err = db.withPath(wrapErr(err)); errors.As(err, new(*storage.DiskFullError)) {
+		if err = db.withPath(wrapErr(err)); errors.As(err, new(*storage.DiskFullError)) || errors.As(err, new(*storage.ReadOnlyError)) {
 			return nil, err // it names the file already
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)

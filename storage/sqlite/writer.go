@@ -369,7 +369,7 @@ func (w *writer) runWrite(ctx context.Context, tx dbtx, j *job) error {
 		if _, err := w.stmts.rollbackTo.ExecContext(ctx); err != nil {
 			return err
 		}
-		j.err = wrapErr(j.err)
+		j.err = w.db.withPath(wrapErr(j.err))
 	}
 	if _, err := w.stmts.release.ExecContext(ctx); err != nil {
 		return err
