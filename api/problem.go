@@ -35,6 +35,7 @@ const (
 	TypeUpstreamFailed     = TypePrefix + "upstream-unavailable" // 502 (gateway)
 	TypeDatabaseLocked     = TypePrefix + "database-locked"      // 503
 	TypeDatabaseReadOnly   = TypePrefix + "database-read-only"   // 503
+	TypeDiskFull           = TypePrefix + "disk-full"            // 503, with Retry-After
 	TypeUnavailable        = TypePrefix + "unavailable"          // 503: shutting down, store closed or damaged
 )
 
@@ -75,6 +76,10 @@ type Problem struct {
 	ResetsAt      *time.Time `json:"resets_at,omitempty"`
 	// method-not-allowed: the methods the path takes.
 	Allow []string `json:"allow,omitempty"`
+
+	// RetryAfter, in seconds, is sent as the Retry-After header of a
+	// condition that passes by itself (a lock, a full disk); 0: none.
+	RetryAfter int `json:"-"`
 }
 
 // Error makes a Problem usable as an error; the text is the detail.
@@ -142,8 +147,13 @@ func FromError(err error) (p *Problem, ok bool) {
 		p = InvalidCredentials()
 	case errors.Is(err, storage.ErrLocked):
 		p = NewProblem(http.StatusServiceUnavailable, TypeDatabaseLocked, storage.ErrLocked.Error())
+		p.RetryAfter = 1
 	case errors.Is(err, storage.ErrReadOnly):
 		p = NewProblem(http.StatusServiceUnavailable, TypeDatabaseReadOnly, storage.ErrReadOnly.Error())
+	case errors.Is(err, storage.ErrDiskFull):
+		// Not err's text: it names a file on the server.
+		p = NewProblem(http.StatusServiceUnavailable, TypeDiskFull, "the server's disk is full; try again later")
+		p.RetryAfter = 5
 	case errors.Is(err, storage.ErrClosed):
 		p = NewProblem(http.StatusServiceUnavailable, TypeUnavailable, "the server is shutting down")
 	default:
@@ -201,9 +211,20 @@ func (p *Problem) Err() error {
 		return storage.ErrLocked
 	case TypeDatabaseReadOnly:
 		return storage.ErrReadOnly
+	case TypeDiskFull:
+		// Its own text: the disk is the server's, not the caller's.
+		return condition{p, storage.ErrDiskFull}
 	}
 	return p
 }
+
+// condition is a problem that is also a storage sentinel.
+type condition struct {
+	*Problem
+	is error
+}
+
+func (c condition) Is(target error) bool { return target == c.is }
 
 func ptr(v int64) *int64 { return &v }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/keydeck/keydeck/api"
@@ -61,6 +62,9 @@ func (s *Server) writeProblem(w http.ResponseWriter, p *api.Problem) {
 	if p.Status == http.StatusUnauthorized && p.Type == api.TypeUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="keydeck"`)
 	}
+	if p.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
 	w.WriteHeader(p.Status)
 	w.Write(append(body, '\n'))
 }
@@ -75,8 +79,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	if p, ok := api.FromError(err); ok {
-		if p.Status >= 500 {
-			s.errorf(r, err, "store unavailable")
+		// A lock, a full disk or a read-only file fails every request while
+		// it lasts; the store logs those itself, at most once a second.
+		switch p.Type {
+		case api.TypeDatabaseLocked, api.TypeDiskFull, api.TypeDatabaseReadOnly:
+		default:
+			if p.Status >= 500 {
+				s.errorf(r, err, "store unavailable")
+			}
 		}
 		s.writeProblem(w, p)
 		return

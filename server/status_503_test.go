@@ -40,6 +40,9 @@ func TestDatabaseLocked503(t *testing.T) {
 		r.token = tok
 		a := e.do(r)
 		wantStatus(t, a, http.StatusServiceUnavailable, api.TypeDatabaseLocked)
+		if a.header.Get("Retry-After") == "" {
+			t.Errorf("%s %s: 503 database-locked without Retry-After", r.method, r.path)
+		}
 	}
 	wantStatus(t, e.do(req{method: "GET", path: "/healthz"}), http.StatusOK)
 	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {

@@ -5,6 +5,8 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/keydeck/keydeck/model"
 )
@@ -107,6 +109,33 @@ var (
 	ErrNewerSchema = errors.New("the database was created by a newer keydeck; upgrade keydeck to open it")
 	// ErrUnavailable: a remote server could not be reached or timed out.
 	ErrUnavailable = errors.New("the keydeck server cannot be reached")
+	// ErrDiskFull: the disk holding the database has no space left.
+	ErrDiskFull = errors.New("the disk is full")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("the store is closed")
 )
+
+// LockedError is ErrLocked saying how long a request waited.
+type LockedError struct{ Waited time.Duration }
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("the database is locked by another process (waited %v); try again", e.Waited)
+}
+
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
+// DiskFullError is ErrDiskFull naming the file that could not grow.
+type DiskFullError struct{ Path string }
+
+func (e *DiskFullError) Error() string { return "the disk is full (" + e.Path + ")" }
+
+func (e *DiskFullError) Is(target error) bool { return target == ErrDiskFull }
+
+// ReadOnlyError is ErrReadOnly naming the file or folder at fault.
+type ReadOnlyError struct{ Path, Fix string }
+
+func (e *ReadOnlyError) Error() string {
+	return "the database is read-only: " + e.Path + " cannot be written (" + e.Fix + ")"
+}
+
+func (e *ReadOnlyError) Is(target error) bool { return target == ErrReadOnly }

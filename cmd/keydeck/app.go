@@ -84,7 +84,7 @@ Run keydeck without a command to open the terminal UI.`,
 	pf.StringVar(&a.remote, "remote", "", "URL of a keydeck server to use instead of the local file (env "+envRemote+")")
 	pf.StringVar(&a.token, "token", "", "account API token for --remote; - reads it from stdin (env "+envToken+")")
 	pf.BoolVar(&a.insecure, "insecure", false, "allow a plain http:// --remote URL that is not loopback")
-	pf.StringVar(&a.logLevel, "log-level", "", "diagnostics on stderr: debug, info, warn, error or off (env "+envLogLevel+"; default off)")
+	pf.StringVar(&a.logLevel, "log-level", "", "diagnostics on stderr: debug, info, warn, error or off (env "+envLogLevel+"; default off, error for serve)")
 
 	root.AddCommand(
 		a.keysCmd(),
@@ -181,6 +181,10 @@ func (a *app) logger(cmd *cobra.Command) (*slog.Logger, error) {
 		if v := a.getenv(envLogLevel); v != "" {
 			lvl = v
 		}
+	}
+	if lvl == "" && cmd.Name() == "serve" {
+		// A server has no one-line error to tell of a failing store.
+		lvl = "error"
 	}
 	var level slog.Level
 	switch strings.ToLower(strings.TrimSpace(lvl)) {

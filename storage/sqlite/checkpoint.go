@@ -25,7 +25,9 @@ func (db *DB) checkpointer() {
 	checkpoint := func(mode string) (frames int64, ok bool) {
 		var busy, done int64
 		if err := c.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &done); err != nil {
-			db.log.Warn("checkpoint", "err", wrapErr(err))
+			if dropped, ok := db.checkpointFailLog.allow(); ok {
+				db.log.Warn("checkpoint failed", "err", db.withPath(wrapErr(err)), "failures_not_logged", dropped)
+			}
 			return 0, false
 		}
 		return frames, busy == 0

@@ -77,6 +77,9 @@ type Options struct {
 	// Tuning that only this package's tests change; 0 means the default.
 	maxCachedKeys    int   // keys in the writer's in-memory copy; 200,000
 	walRestartFrames int64 // WAL length that pauses the writer; 8,192 (see checkpointer)
+	// commitFault, when it returns an error, fails the batch's COMMIT
+	// with it: a full disk where no small filesystem can be mounted.
+	commitFault func() error
 }
 
 // DB is a keydeck database. It implements storage.Admin.
@@ -94,6 +97,8 @@ type DB struct {
 	// it to let a checkpoint catch up with the WAL (see checkpointer).
 	checkpointMu sync.Mutex
 	forcedPasses atomic.Int64 // times the checkpointer paused the writer
+
+	writeFailLog, checkpointFailLog rateLog
 
 	// lockFile is the descriptor migrate flocks. It stays open until every
 	// connection is closed: closing any descriptor of the database file
@@ -140,10 +145,14 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err := prepareFile(path); err != nil {
 		return nil, err
 	}
+	fixSideFiles(path)
 	db := &DB{path: path, opt: opt, now: opt.Clock, log: opt.Logger}
 	fail := func(err error) (*DB, error) {
 		db.closeConns()
-		return nil, fmt.Errorf("%s: %w", path, wrapErr(err))
+		if err = db.withPath(wrapErr(err)); errors.As(err, new(*storage.DiskFullError)) || errors.As(err, new(*storage.ReadOnlyError)) {
+			return nil, err // it names the file already
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	sync := "NORMAL"
 	if opt.Durability == DurabilityStrict {
@@ -185,7 +194,10 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	// database file, and on the writer it would stall every request in the
 	// batch. A goroutine of its own copies the WAL back on another
 	// connection, which SQLite lets run beside the writer.
-	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+	// The writer waits for other processes' locks in short steps and keeps
+	// the BusyTimeout deadline itself (writer.begin).
+	poll := min(lockPoll, opt.BusyTimeout)
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = 0; PRAGMA busy_timeout = %d", poll.Milliseconds())); err != nil {
 		st.close(conn)
 		conn.Close()
 		return fail(err)

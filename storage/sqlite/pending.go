@@ -56,11 +56,16 @@ func (w *writer) flush(ctx context.Context, tx dbtx, denials bool) error {
 	if denials && len(w.denials) > 0 {
 		var b []byte
 		for k, d := range w.denials {
+			if k.keyID == 0 {
+				continue // unknown Client IDs: counted like the rest, kept nowhere
+			}
 			b = appendUsage(b, k.keyID, k.day, 0, 0, 0, d.denied401, d.denied403, d.denied429, d.denied402)
 		}
 		// Cleared by the caller once the commit succeeded.
-		if _, err := w.stmts.upsertUsage.ExecContext(ctx, "["+string(b)+"]"); err != nil {
-			return err
+		if len(b) > 0 {
+			if _, err := w.stmts.upsertUsage.ExecContext(ctx, "["+string(b)+"]"); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

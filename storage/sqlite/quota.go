@@ -153,12 +153,10 @@ func (w *writer) verify(ctx context.Context, v *verifyJob, bt *batchTime) error 
 		return err
 	}
 	v.res = model.VerifyResult{Verdict: model.DeniedUnauthorized}
-	if key == nil {
-		// Unknown Client ID: the same compare as a known one.
-		model.DummyDigest.Equal(v.digest)
-		return nil
-	}
 	day := bt.day
+	// An unknown Client ID is w.unknown (the dummy digest, inactive, key
+	// id 0), so it takes this very path: same compare, same count.
+	w.work.compares++
 	if !key.digest.Equal(v.digest) || !key.active {
 		w.deny(key.id, day, model.DeniedUnauthorized)
 		return nil
@@ -249,6 +247,7 @@ func (w *writer) spareDelta() *usageDelta {
 }
 
 func (w *writer) deny(keyID int64, day string, v model.Verdict) {
+	w.work.denials++
 	k := usageKey{keyID, day}
 	d := w.denials[k]
 	if d == nil {
@@ -267,12 +266,16 @@ func (w *writer) deny(keyID int64, day string, v model.Verdict) {
 	}
 }
 
-// key returns the cached state of a key, loading it inside tx; nil when
-// there is no such Client ID.
+// key returns the cached state of a key, loading it inside tx; w.unknown
+// when there is no such Client ID. Unknown IDs are remembered in the copy
+// like known ones (and dropped with it), so that neither costs a read
+// once seen: a 401's time must not tell whether a Client ID exists.
 func (w *writer) key(ctx context.Context, clientID string) (*keyState, error) {
+	w.work.lookups++
 	if ks, ok := w.keys[clientID]; ok {
 		return ks, nil
 	}
+	w.work.loads++
 	var (
 		ks     keyState
 		digest []byte
@@ -281,7 +284,8 @@ func (w *writer) key(ctx context.Context, clientID string) (*keyState, error) {
 	err := w.stmts.selectKey.QueryRowContext(ctx, clientID).Scan(&ks.id, &ks.accountID, &digest, &ks.permissions, &status,
 		&ks.queryAlloc, &ks.mutationAlloc, &ks.queryUsed, &ks.mutationUsed, &ks.creditsUsed, &ks.periodStart, &ks.lastUsed)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+		w.keys[clientID] = &w.unknown
+		return &w.unknown, nil
 	}
 	if err != nil {
 		return nil, err

@@ -188,6 +188,11 @@ func (w *writer) beginBatch(ctx context.Context) (version int64, err error) {
 
 // commitBatch commits the batch's transaction.
 func (w *writer) commitBatch(ctx context.Context) error {
+	if f := w.db.opt.commitFault; f != nil {
+		if err := f(); err != nil {
+			return err
+		}
+	}
 	return w.conn.Raw(func(any) error {
 		return w.stmts.hot.exec(ctx, w.stmts.hot.commit, nil)
 	})

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
 )
 
@@ -31,7 +32,9 @@ type writer struct {
 
 	// The in-memory copy (quota.go).
 	dataVersion int64                // PRAGMA data_version the copy was loaded under; -1: reload
-	keys        map[string]*keyState // by Client ID
+	keys        map[string]*keyState // by Client ID; unknown ones point to unknown
+	unknown     keyState             // what an unknown Client ID is: see key
+	work        workCount
 	accounts    map[int64]*accountState
 
 	// The pending log (pending.go).
@@ -48,10 +51,17 @@ type writer struct {
 	buf       []byte // JSON for the log, reused
 }
 
+// workCount counts what verifications do, so a test can hold every 401
+// to the same work.
+type workCount struct {
+	lookups, loads, compares, denials int64
+}
+
 type job struct {
 	fn     func(tx dbtx) error
 	verify *verifyJob
 	err    error
+	queued time.Time // when submit was called: BusyTimeout counts from here
 	// done gets one value when the job's transaction has ended; it is
 	// buffered so the writer never waits, and reused with the job.
 	done chan struct{}
@@ -69,13 +79,17 @@ func getJob() *job { return jobPool.Get().(*job) }
 // putJob returns a job whose transaction has ended (or that was never
 // queued) to the pool.
 func putJob(j *job) {
-	j.fn, j.verify, j.err = nil, nil, nil
+	j.fn, j.verify, j.err, j.queued = nil, nil, nil, time.Time{}
 	j.inlineVerify = verifyJob{}
 	jobPool.Put(j)
 }
 
 // maxBatch bounds how many jobs share one transaction.
 const maxBatch = 1024
+
+// lockPoll is the writer connection's busy timeout: how long one BEGIN
+// waits for another process's lock before begin checks the deadlines.
+const lockPoll = 100 * time.Millisecond
 
 func newWriter(db *DB, conn *sql.Conn, st *stmts) *writer {
 	w := &writer{
@@ -86,6 +100,7 @@ func newWriter(db *DB, conn *sql.Conn, st *stmts) *writer {
 		quit:        make(chan struct{}),
 		done:        make(chan struct{}),
 		dataVersion: -1,
+		unknown:     keyState{digest: model.DummyDigest},
 		keys:        map[string]*keyState{},
 		accounts:    map[int64]*accountState{},
 		usage:       map[usageKey]*usageDelta{},
@@ -99,6 +114,7 @@ func newWriter(db *DB, conn *sql.Conn, st *stmts) *writer {
 
 // submit queues a job and waits for its transaction to end.
 func (w *writer) submit(ctx context.Context, j *job) error {
+	j.queued = time.Now()
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -209,7 +225,7 @@ func (w *writer) collect(first *job) []*job {
 func (w *writer) run(batch []*job) {
 	ctx := context.Background()
 	w.db.checkpointMu.Lock()
-	err := w.runTx(ctx, batch)
+	batch, err := w.runTx(ctx, batch)
 	w.db.checkpointMu.Unlock()
 	if err != nil {
 		// Nothing of this batch is on disk; the in-memory copy may be ahead.
@@ -217,10 +233,16 @@ func (w *writer) run(batch []*job) {
 		w.resetCache()
 		clear(w.usage)
 		w.dataVersion = -1
-		if !isCtx(err) {
-			w.db.log.Error("write transaction failed", "err", err)
+		ctxErr := isCtx(err)
+		if isBusy(err) {
+			err = w.db.lockedErr()
+		} else {
+			err = w.db.withPath(wrapErr(err))
 		}
-		err = wrapErr(err)
+		// A full disk or a lock fails every batch until it is gone.
+		if dropped, ok := w.db.writeFailLog.allow(); ok && !ctxErr {
+			w.db.log.Error("write transaction failed", "err", err, "failures_not_logged", dropped)
+		}
 	}
 	for _, j := range batch {
 		if err != nil {
@@ -230,15 +252,60 @@ func (w *writer) run(batch []*job) {
 	}
 }
 
-func (w *writer) runTx(ctx context.Context, batch []*job) (err error) {
-	version, err := w.beginBatch(ctx)
+// runTx runs the batch in one transaction. It returns the jobs it has not
+// answered: begin answers those that waited too long for the lock.
+func (w *writer) runTx(ctx context.Context, batch []*job) (_ []*job, err error) {
+	batch, version, err := w.begin(ctx, batch)
 	if err != nil {
+		return batch, err
+	}
+	return batch, w.runBatch(ctx, batch, version)
+}
+
+// begin begins the batch's transaction, waiting for another process's
+// lock at most Options.BusyTimeout from when each job was queued. SQLite's
+// busy timeout bounds one statement, and a job queued behind a batch that
+// was waiting would wait for that batch and then its own (8.7 s against
+// 5 s were seen), so the connection's timeout is short (lockPoll) and
+// this loop keeps the deadlines: a job whose time is up is answered
+// "locked" at once, the others wait on.
+func (w *writer) begin(ctx context.Context, batch []*job) ([]*job, int64, error) {
+	start := time.Now()
+	for {
+		version, err := w.beginBatch(ctx)
+		if err == nil {
+			return batch, version, nil
+		}
 		// BEGIN may have succeeded and the PRAGMA failed; and should a
 		// failed batch have left a transaction open, this ends it too,
 		// so the next batch can begin.
 		w.stmts.rollback.ExecContext(ctx)
-		return err
+		if !isBusy(err) {
+			return batch, 0, err
+		}
+		now, limit := time.Now(), w.db.opt.BusyTimeout
+		if batch == nil {
+			if now.Sub(start) >= limit {
+				return nil, 0, err
+			}
+			continue
+		}
+		kept := batch[:0]
+		for _, j := range batch {
+			if now.Sub(j.queued) < limit {
+				kept = append(kept, j)
+				continue
+			}
+			j.err = w.db.lockedErr()
+			j.done <- struct{}{}
+		}
+		if batch = kept; len(batch) == 0 {
+			return batch, 0, err
+		}
 	}
+}
+
+func (w *writer) runBatch(ctx context.Context, batch []*job, version int64) (err error) {
 	tx := w.conn
 	defer func() {
 		if err != nil {
@@ -302,7 +369,7 @@ func (w *writer) runWrite(ctx context.Context, tx dbtx, j *job) error {
 		if _, err := w.stmts.rollbackTo.ExecContext(ctx); err != nil {
 			return err
 		}
-		j.err = wrapErr(j.err)
+		j.err = w.db.withPath(wrapErr(j.err))
 	}
 	if _, err := w.stmts.release.ExecContext(ctx); err != nil {
 		return err
