@@ -47,9 +47,12 @@ var (
 // writeProblem answers with an RFC 9457 problem.
 func (s *Server) writeProblem(w http.ResponseWriter, p *api.Problem) {
 	// A detail may quote what the client sent; a secret or token in it
-	// (pasted into the wrong field, say) is not sent back.
+	// (pasted into the wrong field, say) is not sent back. The same for
+	// every member that can hold outside input.
 	p.Detail = model.RedactSecrets(p.Detail)
 	p.ID = model.RedactSecrets(p.ID)
+	p.Field = model.RedactSecrets(p.Field)
+	p.Name = model.RedactSecrets(p.Name)
 	body, err := json.Marshal(p)
 	if err != nil {
 		panic(fmt.Sprintf("server: cannot encode a problem: %v", err))
