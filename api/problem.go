@@ -14,7 +14,7 @@ const TypePrefix = "tag:keydeck.dev,2026:"
 
 // Problem types, by slug. The comment gives the HTTP status.
 const (
-	TypeBadRequest         = TypePrefix + "bad-request"          // 400: unreadable JSON, unknown field, bad query parameter
+	TypeBadRequest         = TypePrefix + "bad-request"          // 400: unreadable JSON, unknown or repeated member (with field); a gateway path not in canonical form
 	TypeInvalidCredentials = TypePrefix + "invalid-credentials"  // 401: verify/gateway; the same for every reason
 	TypeUnauthorized       = TypePrefix + "unauthorized"         // 401: management API token missing or wrong
 	TypeCreditsExhausted   = TypePrefix + "credits-exhausted"    // 402
@@ -49,7 +49,8 @@ type Problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
 
-	// validation: the field that is wrong.
+	// validation: the field that is wrong; bad-request: the member name
+	// that is unknown (a name in another case too) or repeated.
 	Field string `json:"field,omitempty"`
 	// not-found: what was looked for ("key") and the ID given.
 	Resource string `json:"resource,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/keydeck/keydeck/api"
@@ -134,8 +135,8 @@ func (s *Server) readBodyInto(dst []byte, w http.ResponseWriter, r *http.Request
 	return dst, true
 }
 
-// decodeBody decodes one JSON value, refusing unknown fields, into dst;
-// on failure it answers the problem itself and returns false.
+// decodeBody decodes one JSON value into dst with decodeStrict; on
+// failure it answers the problem itself and returns false.
 func (s *Server) decodeBody(w http.ResponseWriter, body []byte, dst any, optional bool) bool {
 	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {
@@ -144,17 +145,172 @@ func (s *Server) decodeBody(w http.ResponseWriter, body []byte, dst any, optiona
 		s.badRequest(w, "the request body is empty; send a JSON object")
 		return false
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		s.badRequest(w, "%s", jsonProblem(err))
-		return false
-	}
-	if dec.More() {
-		s.badRequest(w, "the request body holds more than one JSON value")
+	if err := decodeStrict(body, dst); err != nil {
+		p := api.NewProblem(http.StatusBadRequest, api.TypeBadRequest, err.detail)
+		p.Field = err.field
+		s.writeProblem(w, p)
 		return false
 	}
 	return true
+}
+
+// bodyError is why a body was refused, in one line, and the member it is
+// about when there is one.
+type bodyError struct{ field, detail string }
+
+// decodeStrict decodes one JSON value into dst. Stricter than
+// encoding/json, which takes the last of repeated members and matches
+// names ignoring case: every member name must be one of dst's json names
+// exactly, and appear once, so what is checked is what was meant
+// ("operation":"write","operation":"read" is refused, not read).
+func decodeStrict(body []byte, dst any) *bodyError {
+	if err := checkMembers(body, reflect.TypeOf(dst)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var typ *json.UnmarshalTypeError
+		field := ""
+		if errors.As(err, &typ) {
+			field = typ.Field
+		}
+		return &bodyError{field, jsonProblem(err)}
+	}
+	if dec.More() {
+		return &bodyError{"", "the request body holds more than one JSON value"}
+	}
+	return nil
+}
+
+// checkMembers walks the first JSON value in body along t and reports the
+// first member repeated in an object, or whose name is not exactly one of
+// the struct's json names. Invalid JSON reports nothing: the decoder
+// explains it, as it explains a value of the wrong kind.
+func checkMembers(body []byte, t reflect.Type) *bodyError {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var first *bodyError
+	if !walkMembers(dec, t, 0, &first) {
+		return nil
+	}
+	return first
+}
+
+// maxMemberDepth bounds the walk; none of the request types nests deeper
+// than 2, so anything deeper is refused by the decoder anyway.
+const maxMemberDepth = 64
+
+// walkMembers reads one value from dec, noting the first bad member in
+// *first (t nil: any names); false means the JSON is not valid (or too
+// deep) and the walk stopped.
+func walkMembers(dec *json.Decoder, t reflect.Type, depth int, first **bodyError) bool {
+	tok, err := dec.Token()
+	if err != nil || depth > maxMemberDepth {
+		return false
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return true // a scalar
+	}
+	if d == '{' {
+		var fields map[string]reflect.Type // nil: any name
+		var elem reflect.Type
+		switch {
+		case t == nil:
+		case t.Kind() == reflect.Struct:
+			fields = jsonFields(t)
+		case t.Kind() == reflect.Map:
+			elem = t.Elem()
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			name, ok := tok.(string)
+			if err != nil || !ok {
+				return false
+			}
+			ft, known := fields[name]
+			switch {
+			case seen[name]:
+				note(first, name, fmt.Sprintf("field %q appears more than once", name))
+			case fields != nil && !known:
+				note(first, name, unknownField(name, fields))
+			}
+			if fields != nil {
+				elem = ft // nil for an unknown name
+			}
+			seen[name] = true
+			if !walkMembers(dec, elem, depth+1, first) {
+				return false
+			}
+		}
+	} else {
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for dec.More() {
+			if !walkMembers(dec, elem, depth+1, first) {
+				return false
+			}
+		}
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err == nil
+}
+
+func note(first **bodyError, field, detail string) {
+	if *first == nil {
+		*first = &bodyError{field, detail}
+	}
+}
+
+// unknownField explains a member name that is not one of fields; a name
+// that differs only in case says which one is meant.
+func unknownField(name string, fields map[string]reflect.Type) string {
+	for f := range fields {
+		if strings.EqualFold(f, name) {
+			return fmt.Sprintf("unknown field %q (names are case-sensitive: %q)", name, f)
+		}
+	}
+	return fmt.Sprintf("unknown field %q", name)
+}
+
+// jsonFields maps the JSON member names of a struct (as encoding/json
+// names them, embedded structs included) to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" && f.Tag.Get("json") == "-" {
+			continue
+		}
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for n, typ := range jsonFields(ft) {
+					if _, ok := out[n]; !ok {
+						out[n] = typ
+					}
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = ft
+	}
+	return out
 }
 
 // jsonProblem explains a decoding error in one line without echoing the
