@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strings"
@@ -103,9 +104,14 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, limit int64, dst
 	return ok && s.decodeBody(w, body, dst, optional)
 }
 
-// readBody reads a request body of at most limit bytes; on failure it
-// answers the problem itself and returns false.
+// readBody reads a request body of at most limit bytes, declared JSON
+// (see jsonContentType); on failure it answers the problem itself and
+// returns false.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	untyped, ok := s.checkContentType(w, r)
+	if !ok {
+		return nil, false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -117,7 +123,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 		s.badRequest(w, "cannot read the request body")
 		return nil, false
 	}
-	return body, true
+	return body, s.typedIfAny(w, r, untyped, body)
 }
 
 // readBodyInto is readBody into dst when the request declares a length
@@ -127,12 +133,77 @@ func (s *Server) readBodyInto(dst []byte, w http.ResponseWriter, r *http.Request
 	if n < 0 || n > limit || n > int64(cap(dst)) {
 		return s.readBody(w, r, limit)
 	}
+	untyped, ok := s.checkContentType(w, r)
+	if !ok {
+		return nil, false
+	}
 	dst = dst[:n]
 	if _, err := io.ReadFull(r.Body, dst); err != nil {
 		s.badRequest(w, "cannot read the request body")
 		return nil, false
 	}
-	return dst, true
+	return dst, s.typedIfAny(w, r, untyped, dst)
+}
+
+// checkContentType answers 415 and returns false unless the request's
+// Content-Type is JSON or absent (untyped).
+func (s *Server) checkContentType(w http.ResponseWriter, r *http.Request) (untyped, ok bool) {
+	ct := r.Header["Content-Type"]
+	if len(ct) == 1 && ct[0] == "application/json" {
+		return false, true // the usual one, without parsing
+	}
+	if len(ct) == 0 {
+		return true, true
+	}
+	if why := jsonContentType(ct); why != "" {
+		s.unsupportedMedia(w, r, why)
+		return false, false
+	}
+	return false, true
+}
+
+// typedIfAny answers 415 and returns false for a body sent without a
+// Content-Type: only an empty body may come without one.
+func (s *Server) typedIfAny(w http.ResponseWriter, r *http.Request, untyped bool, body []byte) bool {
+	if untyped && len(bytes.TrimSpace(body)) > 0 {
+		s.unsupportedMedia(w, r, "the request body has no Content-Type; send it as application/json")
+		return false
+	}
+	return true
+}
+
+// jsonContentType says why a Content-Type is not one a JSON body may come
+// with, or "" when it is: application/json or application/*+json, in any
+// case, with any parameters but a charset other than UTF-8. Any other
+// type would be read as something it does not say it is (a form post
+// sends application/x-www-form-urlencoded).
+func jsonContentType(values []string) string {
+	if len(values) != 1 {
+		return "the request has more than one Content-Type; send one, application/json"
+	}
+	mt, params, err := mime.ParseMediaType(values[0])
+	if err != nil {
+		return "the Content-Type cannot be parsed; send application/json"
+	}
+	sub, ok := strings.CutPrefix(mt, "application/")
+	if !ok || (sub != "json" && !strings.HasSuffix(sub, "+json")) {
+		return fmt.Sprintf("the request body is %s, not JSON; send it as application/json", model.Sanitize(mt, 80))
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return fmt.Sprintf("charset %s is not supported; send UTF-8", model.Sanitize(cs, 40))
+	}
+	return ""
+}
+
+// unsupportedMedia answers 415, saying which type a body takes.
+func (s *Server) unsupportedMedia(w http.ResponseWriter, r *http.Request, why string) {
+	switch r.Method {
+	case http.MethodPost:
+		w.Header().Set("Accept-Post", "application/json")
+	case http.MethodPatch:
+		w.Header().Set("Accept-Patch", "application/json")
+	}
+	s.writeProblem(w, api.NewProblem(http.StatusUnsupportedMediaType, api.TypeUnsupportedMedia, why))
 }
 
 // decodeBody decodes one JSON value into dst with decodeStrict; on

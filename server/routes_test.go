@@ -102,6 +102,7 @@ func TestVerifyShortcutAgreesWithMux(t *testing.T) {
 			dst **httptest.ResponseRecorder
 		}{{short, &got}, {plain, &want}} {
 			r := httptest.NewRequest(c.method, c.target, strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
 			*h.dst = httptest.NewRecorder()
 			h.h.ServeHTTP(*h.dst, r)
 		}
