@@ -397,7 +397,7 @@ func secretsIn(s string) []string {
 func (e *env) record(hr *http.Request, a answer) {
 	e.t.Helper()
 	_, pat := routeMux.Handler(hr)
-	if pat == "" {
+	if p := hr.URL.EscapedPath(); pat == "" || p != cleanPath(p) {
 		return // 404 no-such-endpoint or 405: no operation
 	}
 	if hr.Method == http.MethodHead {

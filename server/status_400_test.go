@@ -120,3 +120,22 @@ func TestRepeatedAndCaseVariantMembers400(t *testing.T) {
 		t.Fatalf("refused verify bodies reached the store %d times", n)
 	}
 }
+
+// A request net/http cannot parse (request line, Host, header syntax) is
+// answered 400 by net/http itself, before any handler: plain text, not a
+// problem (a known limit, in the README). It echoes nothing sent.
+func TestMalformedRequests400(t *testing.T) {
+	addr := serveAPI(t, newEnv(t))
+	secret := model.NewSecret()
+	for _, raw := range []string{
+		"GET /v1/keys/" + secret + " HTTP/1.1 extra\r\nHost: x\r\n\r\n",
+		"GET /v1/keys/" + secret + " HTTP/1.1\r\n\r\n",
+		"GET /v1/keys HTTP/1.1\r\nHost: x\r\nBad Header: " + secret + "\r\n\r\n",
+		"GET /v1/keys HTTP/1.1\r\nHost: " + secret + "/\r\n\r\n",
+	} {
+		status, _, body := rawExchange(t, addr, raw)
+		if status != http.StatusBadRequest || strings.Contains(body, secret[4:20]) {
+			t.Fatalf("%q: status %d, body %q", model.RedactSecrets(raw), status, model.RedactSecrets(body))
+		}
+	}
+}
