@@ -14,29 +14,30 @@ const TypePrefix = "tag:keydeck.dev,2026:"
 
 // Problem types, by slug. The comment gives the HTTP status.
 const (
-	TypeBadRequest         = TypePrefix + "bad-request"          // 400: unreadable JSON, unknown field, bad query parameter
-	TypeInvalidCredentials = TypePrefix + "invalid-credentials"  // 401: verify/gateway; the same for every reason
-	TypeUnauthorized       = TypePrefix + "unauthorized"         // 401: management API token missing or wrong
-	TypeCreditsExhausted   = TypePrefix + "credits-exhausted"    // 402
-	TypeForbidden          = TypePrefix + "forbidden"            // 403
-	TypeNotFound           = TypePrefix + "not-found"            // 404
-	TypeNoSuchEndpoint     = TypePrefix + "no-such-endpoint"     // 404: the path is not an endpoint
-	TypeMethodNotAllowed   = TypePrefix + "method-not-allowed"   // 405
-	TypeAllocationExceeded = TypePrefix + "allocation-exceeded"  // 409, with kind, requested, available
-	TypeKeyRevoked         = TypePrefix + "key-revoked"          // 409
-	TypeKeyNotRevoked      = TypePrefix + "key-not-revoked"      // 409
-	TypeNothingHeld        = TypePrefix + "nothing-held"         // 409
-	TypeDuplicateName      = TypePrefix + "duplicate-name"       // 409
-	TypeAmbiguous          = TypePrefix + "ambiguous"            // 409, with name, matches
-	TypeBodyTooLarge       = TypePrefix + "body-too-large"       // 413
-	TypeValidation         = TypePrefix + "validation"           // 422, with field
-	TypeQuotaExceeded      = TypePrefix + "quota-exceeded"       // 429
-	TypeInternal           = TypePrefix + "internal"             // 500
-	TypeUpstreamFailed     = TypePrefix + "upstream-unavailable" // 502 (gateway)
-	TypeDatabaseLocked     = TypePrefix + "database-locked"      // 503
-	TypeDatabaseReadOnly   = TypePrefix + "database-read-only"   // 503
-	TypeDiskFull           = TypePrefix + "disk-full"            // 503, with Retry-After
-	TypeUnavailable        = TypePrefix + "unavailable"          // 503: shutting down, store closed or damaged
+	TypeBadRequest         = TypePrefix + "bad-request"            // 400: unreadable JSON, unknown or repeated member (with field); a gateway path not in canonical form
+	TypeInvalidCredentials = TypePrefix + "invalid-credentials"    // 401: verify/gateway; the same for every reason
+	TypeUnauthorized       = TypePrefix + "unauthorized"           // 401: management API token missing or wrong
+	TypeCreditsExhausted   = TypePrefix + "credits-exhausted"      // 402
+	TypeForbidden          = TypePrefix + "forbidden"              // 403
+	TypeNotFound           = TypePrefix + "not-found"              // 404
+	TypeNoSuchEndpoint     = TypePrefix + "no-such-endpoint"       // 404: the path is not an endpoint
+	TypeMethodNotAllowed   = TypePrefix + "method-not-allowed"     // 405
+	TypeAllocationExceeded = TypePrefix + "allocation-exceeded"    // 409, with kind, requested, available
+	TypeKeyRevoked         = TypePrefix + "key-revoked"            // 409
+	TypeKeyNotRevoked      = TypePrefix + "key-not-revoked"        // 409
+	TypeNothingHeld        = TypePrefix + "nothing-held"           // 409
+	TypeDuplicateName      = TypePrefix + "duplicate-name"         // 409
+	TypeAmbiguous          = TypePrefix + "ambiguous"              // 409, with name, matches
+	TypeBodyTooLarge       = TypePrefix + "body-too-large"         // 413
+	TypeUnsupportedMedia   = TypePrefix + "unsupported-media-type" // 415: a body that is not declared JSON
+	TypeValidation         = TypePrefix + "validation"             // 422, with field
+	TypeQuotaExceeded      = TypePrefix + "quota-exceeded"         // 429
+	TypeInternal           = TypePrefix + "internal"               // 500
+	TypeUpstreamFailed     = TypePrefix + "upstream-unavailable"   // 502 (gateway)
+	TypeDatabaseLocked     = TypePrefix + "database-locked"        // 503
+	TypeDatabaseReadOnly   = TypePrefix + "database-read-only"     // 503
+	TypeDiskFull           = TypePrefix + "disk-full"              // 503, with Retry-After
+	TypeUnavailable        = TypePrefix + "unavailable"            // 503: shutting down, store closed or damaged
 )
 
 // ContentType is the media type of a problem.
@@ -50,7 +51,8 @@ type Problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
 
-	// validation: the field that is wrong.
+	// validation: the field that is wrong; bad-request: the member name
+	// that is unknown (a name in another case too) or repeated.
 	Field string `json:"field,omitempty"`
 	// not-found: what was looked for ("key") and the ID given.
 	Resource string `json:"resource,omitempty"`

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 // Sentinel errors. Their text is safe to show to a user; none carries a
@@ -88,22 +87,6 @@ type NotFoundError struct {
 
 func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("%v: %q", e.Kind, RedactSecrets(Sanitize(e.ID, 80)))
-}
-
-// RedactSecrets hides anything shaped like a keydeck secret or token in
-// text that echoes user input (say a secret pasted where a key ID goes):
-// only the prefix stays.
-func RedactSecrets(s string) string {
-	for _, p := range []string{SecretPrefix, TokenPrefix} {
-		for i := strings.Index(s, p); i >= 0; i = strings.Index(s, p) {
-			j := i + len(p)
-			for j < len(s) && strings.IndexByte(base62, s[j]) >= 0 {
-				j++
-			}
-			s = s[:i] + p[:3] + "…[redacted]" + s[j:]
-		}
-	}
-	return s
 }
 
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound || target == e.Kind }

@@ -264,6 +264,14 @@ func (a answer) json(t *testing.T, v any) {
 	}
 }
 
+// omitHeader as a header value in req leaves the header out (one the
+// helper would set, such as Content-Type).
+const omitHeader = "\x00omit"
+
+// noRedirects is the tests' client: it shows a redirect instead of
+// following it, so checkAnswer can refuse it.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
 // req describes a request to the API.
 type req struct {
 	method, path string
@@ -313,10 +321,19 @@ func (e *env) send(base string, r req, api bool) answer {
 	if r.token != "" {
 		hr.Header.Set("Authorization", "Bearer "+r.token)
 	}
+	if raw != nil && api {
+		// The API wants its bodies declared JSON; gateway requests are
+		// sent as the test describes them.
+		hr.Header.Set("Content-Type", "application/json")
+	}
 	for k, v := range r.header {
+		if v == omitHeader {
+			hr.Header.Del(k)
+			continue
+		}
 		hr.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(hr)
+	resp, err := noRedirects.Do(hr)
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.method, r.path, err)
 	}
@@ -333,10 +350,14 @@ func (e *env) send(base string, r req, api bool) answer {
 	return a
 }
 
-// checkAnswer holds for every answer: errors are problems whose status
-// matches, and no secret sent in the request comes back in an error.
+// checkAnswer holds for every answer: no redirect, errors are problems
+// whose status matches, and no secret sent in the request comes back in
+// an error.
 func checkAnswer(t testing.TB, r req, raw []byte, a answer) {
 	t.Helper()
+	if a.status >= 300 && a.status < 400 {
+		t.Fatalf("%s %s: redirected (%d to %q); the API never redirects", r.method, r.path, a.status, a.header.Get("Location"))
+	}
 	if a.status >= 400 {
 		if ct := a.header.Get("Content-Type"); ct != api.ContentType {
 			t.Fatalf("%s %s: %d with Content-Type %q, want %s", r.method, r.path, a.status, ct, api.ContentType)
@@ -378,7 +399,7 @@ func secretsIn(s string) []string {
 func (e *env) record(hr *http.Request, a answer) {
 	e.t.Helper()
 	_, pat := routeMux.Handler(hr)
-	if pat == "" {
+	if p := hr.URL.EscapedPath(); pat == "" || p != cleanPath(p) {
 		return // 404 no-such-endpoint or 405: no operation
 	}
 	if hr.Method == http.MethodHead {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -48,9 +50,12 @@ var (
 // writeProblem answers with an RFC 9457 problem.
 func (s *Server) writeProblem(w http.ResponseWriter, p *api.Problem) {
 	// A detail may quote what the client sent; a secret or token in it
-	// (pasted into the wrong field, say) is not sent back.
+	// (pasted into the wrong field, say) is not sent back. The same for
+	// every member that can hold outside input.
 	p.Detail = model.RedactSecrets(p.Detail)
 	p.ID = model.RedactSecrets(p.ID)
+	p.Field = model.RedactSecrets(p.Field)
+	p.Name = model.RedactSecrets(p.Name)
 	body, err := json.Marshal(p)
 	if err != nil {
 		panic(fmt.Sprintf("server: cannot encode a problem: %v", err))
@@ -109,9 +114,14 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, limit int64, dst
 	return ok && s.decodeBody(w, body, dst, optional)
 }
 
-// readBody reads a request body of at most limit bytes; on failure it
-// answers the problem itself and returns false.
+// readBody reads a request body of at most limit bytes, declared JSON
+// (see jsonContentType); on failure it answers the problem itself and
+// returns false.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	untyped, ok := s.checkContentType(w, r)
+	if !ok {
+		return nil, false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -123,7 +133,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 		s.badRequest(w, "cannot read the request body")
 		return nil, false
 	}
-	return body, true
+	return body, s.typedIfAny(w, r, untyped, body)
 }
 
 // readBodyInto is readBody into dst when the request declares a length
@@ -133,16 +143,81 @@ func (s *Server) readBodyInto(dst []byte, w http.ResponseWriter, r *http.Request
 	if n < 0 || n > limit || n > int64(cap(dst)) {
 		return s.readBody(w, r, limit)
 	}
+	untyped, ok := s.checkContentType(w, r)
+	if !ok {
+		return nil, false
+	}
 	dst = dst[:n]
 	if _, err := io.ReadFull(r.Body, dst); err != nil {
 		s.badRequest(w, "cannot read the request body")
 		return nil, false
 	}
-	return dst, true
+	return dst, s.typedIfAny(w, r, untyped, dst)
 }
 
-// decodeBody decodes one JSON value, refusing unknown fields, into dst;
-// on failure it answers the problem itself and returns false.
+// checkContentType answers 415 and returns false unless the request's
+// Content-Type is JSON or absent (untyped).
+func (s *Server) checkContentType(w http.ResponseWriter, r *http.Request) (untyped, ok bool) {
+	ct := r.Header["Content-Type"]
+	if len(ct) == 1 && ct[0] == "application/json" {
+		return false, true // the usual one, without parsing
+	}
+	if len(ct) == 0 {
+		return true, true
+	}
+	if why := jsonContentType(ct); why != "" {
+		s.unsupportedMedia(w, r, why)
+		return false, false
+	}
+	return false, true
+}
+
+// typedIfAny answers 415 and returns false for a body sent without a
+// Content-Type: only an empty body may come without one.
+func (s *Server) typedIfAny(w http.ResponseWriter, r *http.Request, untyped bool, body []byte) bool {
+	if untyped && len(bytes.TrimSpace(body)) > 0 {
+		s.unsupportedMedia(w, r, "the request body has no Content-Type; send it as application/json")
+		return false
+	}
+	return true
+}
+
+// jsonContentType says why a Content-Type is not one a JSON body may come
+// with, or "" when it is: application/json or application/*+json, in any
+// case, with any parameters but a charset other than UTF-8. Any other
+// type would be read as something it does not say it is (a form post
+// sends application/x-www-form-urlencoded).
+func jsonContentType(values []string) string {
+	if len(values) != 1 {
+		return "the request has more than one Content-Type; send one, application/json"
+	}
+	mt, params, err := mime.ParseMediaType(values[0])
+	if err != nil {
+		return "the Content-Type cannot be parsed; send application/json"
+	}
+	sub, ok := strings.CutPrefix(mt, "application/")
+	if !ok || (sub != "json" && !strings.HasSuffix(sub, "+json")) {
+		return fmt.Sprintf("the request body is %s, not JSON; send it as application/json", model.Sanitize(mt, 80))
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return fmt.Sprintf("charset %s is not supported; send UTF-8", model.Sanitize(cs, 40))
+	}
+	return ""
+}
+
+// unsupportedMedia answers 415, saying which type a body takes.
+func (s *Server) unsupportedMedia(w http.ResponseWriter, r *http.Request, why string) {
+	switch r.Method {
+	case http.MethodPost:
+		w.Header().Set("Accept-Post", "application/json")
+	case http.MethodPatch:
+		w.Header().Set("Accept-Patch", "application/json")
+	}
+	s.writeProblem(w, api.NewProblem(http.StatusUnsupportedMediaType, api.TypeUnsupportedMedia, why))
+}
+
+// decodeBody decodes one JSON value into dst with decodeStrict; on
+// failure it answers the problem itself and returns false.
 func (s *Server) decodeBody(w http.ResponseWriter, body []byte, dst any, optional bool) bool {
 	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {
@@ -151,17 +226,172 @@ func (s *Server) decodeBody(w http.ResponseWriter, body []byte, dst any, optiona
 		s.badRequest(w, "the request body is empty; send a JSON object")
 		return false
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		s.badRequest(w, "%s", jsonProblem(err))
-		return false
-	}
-	if dec.More() {
-		s.badRequest(w, "the request body holds more than one JSON value")
+	if err := decodeStrict(body, dst); err != nil {
+		p := api.NewProblem(http.StatusBadRequest, api.TypeBadRequest, err.detail)
+		p.Field = err.field
+		s.writeProblem(w, p)
 		return false
 	}
 	return true
+}
+
+// bodyError is why a body was refused, in one line, and the member it is
+// about when there is one.
+type bodyError struct{ field, detail string }
+
+// decodeStrict decodes one JSON value into dst. Stricter than
+// encoding/json, which takes the last of repeated members and matches
+// names ignoring case: every member name must be one of dst's json names
+// exactly, and appear once, so what is checked is what was meant
+// ("operation":"write","operation":"read" is refused, not read).
+func decodeStrict(body []byte, dst any) *bodyError {
+	if err := checkMembers(body, reflect.TypeOf(dst)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var typ *json.UnmarshalTypeError
+		field := ""
+		if errors.As(err, &typ) {
+			field = typ.Field
+		}
+		return &bodyError{field, jsonProblem(err)}
+	}
+	if dec.More() {
+		return &bodyError{"", "the request body holds more than one JSON value"}
+	}
+	return nil
+}
+
+// checkMembers walks the first JSON value in body along t and reports the
+// first member repeated in an object, or whose name is not exactly one of
+// the struct's json names. Invalid JSON reports nothing: the decoder
+// explains it, as it explains a value of the wrong kind.
+func checkMembers(body []byte, t reflect.Type) *bodyError {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var first *bodyError
+	if !walkMembers(dec, t, 0, &first) {
+		return nil
+	}
+	return first
+}
+
+// maxMemberDepth bounds the walk; none of the request types nests deeper
+// than 2, so anything deeper is refused by the decoder anyway.
+const maxMemberDepth = 64
+
+// walkMembers reads one value from dec, noting the first bad member in
+// *first (t nil: any names); false means the JSON is not valid (or too
+// deep) and the walk stopped.
+func walkMembers(dec *json.Decoder, t reflect.Type, depth int, first **bodyError) bool {
+	tok, err := dec.Token()
+	if err != nil || depth > maxMemberDepth {
+		return false
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return true // a scalar
+	}
+	if d == '{' {
+		var fields map[string]reflect.Type // nil: any name
+		var elem reflect.Type
+		switch {
+		case t == nil:
+		case t.Kind() == reflect.Struct:
+			fields = jsonFields(t)
+		case t.Kind() == reflect.Map:
+			elem = t.Elem()
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			name, ok := tok.(string)
+			if err != nil || !ok {
+				return false
+			}
+			ft, known := fields[name]
+			switch {
+			case seen[name]:
+				note(first, name, fmt.Sprintf("field %q appears more than once", name))
+			case fields != nil && !known:
+				note(first, name, unknownField(name, fields))
+			}
+			if fields != nil {
+				elem = ft // nil for an unknown name
+			}
+			seen[name] = true
+			if !walkMembers(dec, elem, depth+1, first) {
+				return false
+			}
+		}
+	} else {
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for dec.More() {
+			if !walkMembers(dec, elem, depth+1, first) {
+				return false
+			}
+		}
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err == nil
+}
+
+func note(first **bodyError, field, detail string) {
+	if *first == nil {
+		*first = &bodyError{field, detail}
+	}
+}
+
+// unknownField explains a member name that is not one of fields; a name
+// that differs only in case says which one is meant.
+func unknownField(name string, fields map[string]reflect.Type) string {
+	for f := range fields {
+		if strings.EqualFold(f, name) {
+			return fmt.Sprintf("unknown field %q (names are case-sensitive: %q)", name, f)
+		}
+	}
+	return fmt.Sprintf("unknown field %q", name)
+}
+
+// jsonFields maps the JSON member names of a struct (as encoding/json
+// names them, embedded structs included) to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" && f.Tag.Get("json") == "-" {
+			continue
+		}
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for n, typ := range jsonFields(ft) {
+					if _, ok := out[n]; !ok {
+						out[n] = typ
+					}
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = ft
+	}
+	return out
 }
 
 // jsonProblem explains a decoding error in one line without echoing the

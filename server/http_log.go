@@ -22,7 +22,8 @@ import (
 //
 // An entry has the listener, method, route, path (never the query string),
 // status, size, duration, remote address and, for verifications, the
-// public Client ID. It never has a secret, a token, a body or a header.
+// public Client ID. It never has a secret, a token, a body or a header:
+// the path and the method are passed through model.RedactSecrets.
 type AccessLog struct {
 	ch      chan accessEntry
 	quit    chan struct{}
@@ -129,7 +130,9 @@ func (l *AccessLog) drain() {
 }
 
 func (l *AccessLog) format(e accessEntry) {
+	// The path and the method are the client's: either may hold a secret.
 	e.path = model.RedactSecrets(e.path)
+	e.method = model.RedactSecrets(e.method)
 	if b, ok := appendAccess(l.buf.AvailableBuffer(), e, l.json); ok {
 		l.buf.Write(b)
 		return

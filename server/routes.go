@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 
@@ -49,7 +50,8 @@ func Routes() []Route {
 }
 
 // newMux registers every route, a 405 answer for the other methods of
-// each path, and a 404 answer for every other path, all as problem+json.
+// each path, and a 404 answer for every other path and for a path not in
+// canonical form (never a redirect), all as problem+json.
 //
 // POST /v1/verify, the hot path, is matched before the mux with the same
 // handler: the mux's pattern matching is about 2% of a verification's
@@ -57,11 +59,32 @@ func Routes() []Route {
 // (same method, the exact clean path).
 func (s *Server) newMux() http.Handler {
 	mux, verify := s.routeMux()
+	h := s.canonical(mux)
 	const verifyPattern = "POST /v1/verify"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/v1/verify" && r.URL.RawPath == "" {
 			r.Pattern = verifyPattern
 			verify.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// canonical answers 404 for a path not in canonical form and hands the
+// rest to mux. The mux would answer an unclean path with a redirect to
+// the clean one, and CONNECT host:port with a plain-text 404: an API
+// client should be told, not sent elsewhere. Like the mux, it looks at the
+// escaped path: %2F inside a segment is a key name's business, not a
+// separator.
+func (s *Server) canonical(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.EscapedPath(); p != cleanPath(p) {
+			detail := "no such endpoint: the path is not in canonical form (no //, /./ or /../ segments); see /openapi.json"
+			if r.Method == http.MethodConnect {
+				detail = "CONNECT is not supported: this is an API, not a proxy; see /openapi.json"
+			}
+			s.writeProblem(w, api.NewProblem(http.StatusNotFound, api.TypeNoSuchEndpoint, detail))
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -110,4 +133,20 @@ func (s *Server) routeMux() (*http.ServeMux, http.Handler) {
 		s.writeProblem(w, api.NewProblem(http.StatusNotFound, api.TypeNoSuchEndpoint, "no such endpoint; see /openapi.json"))
 	})
 	return mux, verify
+}
+
+// cleanPath is the path ServeMux would redirect p to (net/http's own
+// cleanPath): p is canonical when it is its own clean path.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }

@@ -83,7 +83,7 @@ func TestVerifyShortcutAgreesWithMux(t *testing.T) {
 	mux, _ := e.srv.routeMux()
 	var viaShortcut, viaMux string
 	short := withPattern(e.srv.newMux(), &viaShortcut)
-	plain := withPattern(mux, &viaMux)
+	plain := withPattern(e.srv.canonical(mux), &viaMux)
 	for _, c := range []struct{ method, target string }{
 		{"POST", "/v1/verify"},
 		{"POST", "/v1/verify?x=1"},
@@ -102,6 +102,7 @@ func TestVerifyShortcutAgreesWithMux(t *testing.T) {
 			dst **httptest.ResponseRecorder
 		}{{short, &got}, {plain, &want}} {
 			r := httptest.NewRequest(c.method, c.target, strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
 			*h.dst = httptest.NewRecorder()
 			h.h.ServeHTTP(*h.dst, r)
 		}

@@ -42,6 +42,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
 )
 
@@ -205,5 +206,5 @@ func routeOf(r *http.Request) string {
 	if r.Pattern != "" {
 		return r.Pattern
 	}
-	return fmt.Sprintf("%s %s", r.Method, r.URL.Path)
+	return model.RedactSecrets(fmt.Sprintf("%s %s", r.Method, r.URL.Path))
 }

@@ -79,3 +79,63 @@ func TestWholeNumbers400(t *testing.T) {
 		}
 	}
 }
+
+// A member given twice, or named in another case, is refused with its
+// name on every endpoint with a body: encoding/json would take the last
+// one, or match the name ignoring case.
+func TestRepeatedAndCaseVariantMembers400(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("default")
+	k, secret := e.key("default", "k", model.PermRead|model.PermWrite, 5, 5)
+	id := k.ClientID
+	cases := []struct {
+		method, path, body, field string
+	}{
+		{"POST", "/v1/verify", `{"client_id":"` + id + `","client_secret":"` + secret + `","operation":"write","operation":"read"}`, "operation"},
+		{"POST", "/v1/verify", `{"client_id":"` + id + `","client_secret":"` + secret + `","Operation":"read"}`, "Operation"},
+		{"POST", "/v1/verify", `{"client_id":"` + id + `","client_secret":"` + secret + `","operation":"read","CREDITS":1}`, "CREDITS"},
+		{"POST", "/v1/verify", `{"client_id":"` + id + `","client_secret":"` + secret + `","operation":"read","op\u0065ration":"write"}`, "operation"},
+		{"POST", "/v1/keys", `{"name":"a","name":"b","permissions":["read"]}`, "name"},
+		{"POST", "/v1/keys", `{"Name":"a","permissions":["read"]}`, "Name"},
+		{"PATCH", "/v1/keys/" + id, `{"name":"a","name":"b"}`, "name"},
+		{"PATCH", "/v1/keys/" + id, `{"Query_Allocation":1}`, "Query_Allocation"},
+		{"POST", "/v1/keys/" + id + "/revoke", `{"keep_allocation":false,"keep_allocation":true}`, "keep_allocation"},
+		{"POST", "/v1/keys/" + id + "/revoke", `{"Keep_Allocation":true}`, "Keep_Allocation"},
+		{"POST", "/v1/keys/" + id + "/regenerate", `{"x":1,"x":1}`, "x"},
+		{"POST", "/v1/keys/" + id + "/release", `{"X":1}`, "X"},
+	}
+	for _, c := range cases {
+		a := e.do(req{method: c.method, path: c.path, token: tok, body: c.body})
+		wantStatus(t, a, http.StatusBadRequest, api.TypeBadRequest)
+		p := a.problem(t)
+		if p.Field != c.field || !strings.Contains(p.Detail, `"`+c.field+`"`) {
+			t.Errorf("%s %s %s: field %q, detail %q; want them to name %q", c.method, c.path, c.body, p.Field, p.Detail, c.field)
+		}
+	}
+	got, err := e.store("default").GetKey(t.Context(), id)
+	if err != nil || got.Name != "k" || got.Status != model.StatusActive || got.QueryUsed+got.MutationUsed != 0 || got.SecretHint != k.SecretHint {
+		t.Fatalf("refused bodies changed the key: %+v %v", got, err)
+	}
+	if n := e.admin.verifies.Load(); n != 0 {
+		t.Fatalf("refused verify bodies reached the store %d times", n)
+	}
+}
+
+// A request net/http cannot parse (request line, Host, header syntax) is
+// answered 400 by net/http itself, before any handler: plain text, not a
+// problem (a known limit, in the README). It echoes nothing sent.
+func TestMalformedRequests400(t *testing.T) {
+	addr := serveAPI(t, newEnv(t))
+	secret := model.NewSecret()
+	for _, raw := range []string{
+		"GET /v1/keys/" + secret + " HTTP/1.1 extra\r\nHost: x\r\n\r\n",
+		"GET /v1/keys/" + secret + " HTTP/1.1\r\n\r\n",
+		"GET /v1/keys HTTP/1.1\r\nHost: x\r\nBad Header: " + secret + "\r\n\r\n",
+		"GET /v1/keys HTTP/1.1\r\nHost: " + secret + "/\r\n\r\n",
+	} {
+		status, _, body := rawExchange(t, addr, raw)
+		if status != http.StatusBadRequest || strings.Contains(body, secret[4:20]) {
+			t.Fatalf("%q: status %d, body %q", model.RedactSecrets(raw), status, model.RedactSecrets(body))
+		}
+	}
+}

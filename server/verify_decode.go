@@ -8,10 +8,12 @@ import (
 // object of plain ASCII strings and an integer, without reflection: this
 // is the hot path, and encoding/json is the largest part of its CPU. It
 // reports false for anything else (escapes, non-ASCII, null, other or
-// repeated members, floats, overflow, syntax errors), and the caller then
-// decodes with encoding/json, which accepts or explains it. Whatever it
-// accepts, encoding/json decodes to the same value (FuzzDecodeVerifyFast
-// holds it to that).
+// repeated members, names in another case, floats, overflow, syntax
+// errors), and the caller then decodes with decodeStrict, which accepts
+// or explains it: a repeated member or a name in another case is refused
+// there, so the two paths agree on those too. Whatever it accepts,
+// decodeStrict decodes to the same value (FuzzDecodeVerifyFast holds it
+// to that).
 func decodeVerifyFast(b []byte, dst *api.VerifyRequest) bool {
 	var v api.VerifyRequest
 	var seen uint8
