@@ -99,6 +99,9 @@ func FromEdit(e model.KeyEdit) EditKeyRequest {
 // validation error, as an unknown name is.
 func ParsePermissionList(names []string) (model.Permission, error) {
 	for _, n := range names {
+		if strings.TrimSpace(n) == "" {
+			return 0, &model.ValidationError{Field: "permissions", Msg: "a permission name is empty (use read, write, delete)"}
+		}
 		if strings.Contains(n, ",") {
 			return 0, &model.ValidationError{Field: "permissions", Msg: "permissions is a list of names such as [\"read\", \"write\"]"}
 		}

@@ -72,8 +72,10 @@ base64(client_id:client_secret) or as X-Client-Id and X-Client-Secret; it is
 verified by method (GET/HEAD read + 1 Query; POST/PUT/PATCH write + 1
 Mutation; DELETE delete + 1 Mutation) and, when allowed, sent upstream
 without the credentials and with X-Keydeck-Client-Id. --credit-cost prices
-requests by net/http pattern ('POST /media=5'; a path ending in / covers
-everything below it; repeat the flag for more). The unit is consumed when
+requests by method and path ('POST /media=5'; a path ending in / covers
+everything below it; repeat the flag for more), matched on a canonical form
+of the path (percent-decoded, case-folded, ;params and a trailing slash
+ignored; paths that cannot be canonicalised are refused with 400). The unit is consumed when
 the request is allowed: if the upstream then fails (502), it stays consumed,
 because the upstream may have acted on the request.
 
