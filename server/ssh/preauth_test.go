@@ -342,10 +342,12 @@ func TestSSHHandshakeDeadline(t *testing.T) {
 	}
 }
 
-// faulty is a database whose key lookups can be slow.
+// faulty is a database whose key lookups can be slow, and whose next
+// Store call, or next key listing, can panic (panic_test.go).
 type faulty struct {
 	storage.Admin
-	slowLookup atomic.Bool
+	slowLookup      atomic.Bool
+	inStore, inList atomic.Bool
 }
 
 func (p *faulty) AccountForSSHKey(ctx context.Context, fp string) (model.Account, error) {

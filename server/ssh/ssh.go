@@ -3,6 +3,7 @@
 //
 //   - ssh.go: the Server: authentication, sessions, limits, Shutdown
 //   - limits.go: connections before authentication: deadline and budgets
+//   - panics.go: a panic ends one session, never the server
 //   - input.go: a session's keyboard input, read beside Bubble Tea
 //   - hostkey.go: the host key, generated beside the database
 //
@@ -32,9 +33,10 @@
 // and in all (limits.go), so strangers cannot take the room of registered
 // users; authenticated connections are capped at 2×MaxSessions+8. A
 // session idle (no input) for IdleTimeout is closed with a message; at
-// most MaxSessions run at once (the next one is told so); Shutdown quits
-// every program (the client's terminal is restored and told why), waits a
-// few seconds for clients to hang up, then closes what is left.
+// most MaxSessions run at once (the next one is told so); a session that
+// panics is closed with a message (panics.go); Shutdown quits every
+// program (the client's terminal is restored and told why), waits a few
+// seconds for clients to hang up, then closes what is left.
 package ssh
 
 import (
@@ -54,6 +56,7 @@ import (
 	"charm.land/ssh"
 	"charm.land/wish/v2"
 	bm "charm.land/wish/v2/bubbletea"
+	"charm.land/wish/v2/recover"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/keydeck/keydeck/model"
@@ -87,6 +90,7 @@ const (
 	msgGone     = "keydeck: SSH key %s is no longer registered; session refused"
 	msgNotKnown = "keydeck: SSH key %s is not registered with any account; an administrator can add it with: keydeck account add-ssh-key ACCOUNT KEY.pub"
 	msgNoDB     = "keydeck: the server cannot read its database right now; try again later"
+	msgPanic    = "keydeck: internal error; session closed (the server logged it), other sessions are unaffected"
 	msgTooMany  = "keydeck: too many connections are open; try again later"
 )
 
@@ -211,13 +215,18 @@ func New(cfg Config) (*Server, error) {
 			srv.SubsystemHandlers = map[string]ssh.SubsystemHandler{}
 			return nil
 		},
-		// The last middleware runs first: gate admits the session, the
-		// bubbletea middleware runs its program, finish reports how it
+		// The last middleware runs first: recover guards everything
+		// after it, so a panic ends one session, never the server;
+		// closeOnPanic tells that session why; gate admits the session,
+		// the bubbletea middleware runs its program, finish reports how it
 		// ended.
 		wish.WithMiddleware(
-			s.finish,
-			bm.MiddlewareWithProgramHandler(s.program),
-			s.gate,
+			recover.MiddlewareWithLogger(panicLogger{s.log},
+				s.finish,
+				bm.MiddlewareWithProgramHandler(s.program),
+				s.gate,
+				closeOnPanic,
+			),
 		),
 	)
 	if err != nil {
@@ -347,6 +356,7 @@ const (
 	endNone endReason = iota
 	endIdle
 	endShutdown
+	endPanic
 )
 
 // sshSession is the server's record of one admitted session.
@@ -439,6 +449,13 @@ func (s *Server) admit(sess ssh.Session) (*sshSession, string) {
 	s.sessions[sess] = ss // holds the slot during the lookup
 	s.handlers.Add(1)
 	s.mu.Unlock()
+	// Refused, or panicking (the store is not ours), the slot goes back.
+	admitted := false
+	defer func() {
+		if !admitted {
+			s.release(sess, ss)
+		}
+	}()
 
 	// Again, now that the session starts: the key may have been removed
 	// since the connection authenticated.
@@ -450,7 +467,6 @@ func (s *Server) admit(sess ssh.Session) (*sshSession, string) {
 		ss.store, err = s.admin.Store(acct.Name, "ssh:"+fp)
 	}
 	if err != nil {
-		s.release(sess, ss)
 		if errors.Is(err, model.ErrSSHKeyNotFound) {
 			s.log.Info("ssh: session refused, key removed", "fingerprint", fp)
 			return nil, fmt.Sprintf(msgGone, fp)
@@ -458,6 +474,7 @@ func (s *Server) admit(sess ssh.Session) (*sshSession, string) {
 		s.log.Error("ssh: opening the account", "fingerprint", fp, "err", err)
 		return nil, msgNoDB
 	}
+	admitted = true
 	return ss, ""
 }
 
@@ -501,9 +518,10 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	opts := bm.MakeOptions(sess)
 	opts = append(opts, tui.ProgramOptions(opt)...)
 	opts = append(opts, tea.WithInput(ss.stand), tea.WithoutSignalHandler())
-	p := tea.NewProgram(tui.New(sess.Context(), ss.store, opt), opts...)
+	onPanic := func(r any) { s.sessionPanicked(ss, r) }
+	p := tea.NewProgram(guardModel(tui.New(sess.Context(), ss.store, opt), onPanic), opts...)
 	ss.setProgram(p)
-	ss.input = startInput(sess.Context(), in, pty.Term, p)
+	ss.input = startInput(sess.Context(), in, pty.Term, p, onPanic)
 	return p
 }
 
@@ -531,6 +549,8 @@ func (s *Server) report(sess ssh.Session) {
 		refuse(sess, fmt.Sprintf(msgIdle, s.idle))
 	case endShutdown:
 		refuse(sess, msgClosing)
+	case endPanic:
+		refuse(sess, msgPanic)
 	default:
 		s.log.Info("ssh: session ended", "account", ss.account, "fingerprint", ss.fingerprint)
 		_ = sess.Exit(0)
