@@ -268,7 +268,8 @@ func TestSSHHandshakeDeadline(t *testing.T) {
 		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
 			t.Errorf("%s: %v, want the server to close it", name, err)
 		}
-		if took := time.Since(start); took > 3*deadline {
+		// Generous for a loaded machine, and still far from the default.
+		if took := time.Since(start); took > deadline+2*time.Second {
 			t.Errorf("%s: closed after %s; the deadline is %s", name, took, deadline)
 		}
 	}
