@@ -38,7 +38,15 @@ func spareP() {
 
 // maxSSHSessions bounds --ssh-max-sessions: each session is a whole
 // terminal UI in memory, and a figure beyond this is more likely a typo.
+// It bounds the --ssh-max-unauthenticated flags too.
 const maxSSHSessions = 10000
+
+// --ssh-handshake-timeout's range: below a second nobody logs in; beyond
+// ten minutes the deadline no longer protects anything.
+const (
+	minSSHHandshake = time.Second
+	maxSSHHandshake = 10 * time.Minute
+)
 
 // shutdownGrace is how long in-flight requests get to finish after
 // SIGTERM or SIGINT.
@@ -53,6 +61,9 @@ type serveOptions struct {
 	ssh, sshHostKey         string
 	sshIdle                 time.Duration
 	sshMaxSessions          string
+	sshHandshake            time.Duration
+	sshMaxUnauth            string
+	sshMaxUnauthPerSource   string
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -84,7 +95,12 @@ keydeck account add-ssh-key get in, each to its own account's screen; no
 shell, command, port forwarding or subsystem. The host key is generated on
 first start beside the database (--ssh-host-key to choose the file) and its
 fingerprint printed. A session closes after --ssh-idle-timeout without
-input (0: never); at most --ssh-max-sessions run at once.
+input (0: never); at most --ssh-max-sessions run at once. A connection has
+--ssh-handshake-timeout to log in; connections not logged in yet have a
+budget of their own, --ssh-max-unauthenticated in all (beyond it the
+oldest is closed) and --ssh-max-unauthenticated-per-source from one IPv4
+address or IPv6 /64 (beyond it new ones are closed), so they never take
+the room of users who logged in.
 
 --durability strict fsyncs each group commit before answering (normal
 survives the process being killed, not a power loss). --tls-cert/--tls-key
@@ -113,6 +129,9 @@ and closes the database cleanly.`,
 	f.StringVar(&o.sshHostKey, "ssh-host-key", "", "SSH host key file, generated when missing (default: "+ssh.HostKeyFile+" beside the database)")
 	f.DurationVar(&o.sshIdle, "ssh-idle-timeout", ssh.DefaultIdleTimeout, "close an SSH session after this long without input (0: never)")
 	f.StringVar(&o.sshMaxSessions, "ssh-max-sessions", strconv.Itoa(ssh.DefaultMaxSessions), "SSH sessions allowed at once (1–"+strconv.Itoa(maxSSHSessions)+")")
+	f.DurationVar(&o.sshHandshake, "ssh-handshake-timeout", ssh.DefaultHandshakeTimeout, "time an SSH connection has from connecting to logging in ("+minSSHHandshake.String()+"–"+maxSSHHandshake.String()+")")
+	f.StringVar(&o.sshMaxUnauth, "ssh-max-unauthenticated", strconv.Itoa(ssh.DefaultMaxUnauthenticated), "SSH connections not logged in yet allowed at once; beyond it the oldest is closed (1–"+strconv.Itoa(maxSSHSessions)+")")
+	f.StringVar(&o.sshMaxUnauthPerSource, "ssh-max-unauthenticated-per-source", strconv.Itoa(ssh.DefaultMaxUnauthenticatedPerSource), "of those, how many one IPv4 address or IPv6 /64 may hold (1–"+strconv.Itoa(maxSSHSessions)+")")
 	return c
 }
 
@@ -128,8 +147,12 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 	if a.remoteURL(cmd) != "" {
 		return usageErrorf("serve works on the local database file; drop --remote (and %s)", envRemote)
 	}
-	if o.ssh == "" && (cmd.Flags().Changed("ssh-host-key") || cmd.Flags().Changed("ssh-idle-timeout") || cmd.Flags().Changed("ssh-max-sessions")) {
-		return usageErrorf("serve: the --ssh-* options need --ssh ADDR")
+	if o.ssh == "" {
+		for _, name := range []string{"ssh-host-key", "ssh-idle-timeout", "ssh-max-sessions", "ssh-handshake-timeout", "ssh-max-unauthenticated", "ssh-max-unauthenticated-per-source"} {
+			if cmd.Flags().Changed(name) {
+				return usageErrorf("serve: the --ssh-* options need --ssh ADDR")
+			}
+		}
 	}
 	if o.http == "" && o.gateway == "" && o.ssh == "" {
 		return usageErrorf("serve: nothing to serve; give --http ADDR (e.g. 127.0.0.1:8080), --gateway ADDR --upstream URL and/or --ssh ADDR")
@@ -140,6 +163,24 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 	maxSessions, err := parseWhole("ssh-max-sessions", o.sshMaxSessions, 1, maxSSHSessions)
 	if err != nil {
 		return err
+	}
+	if o.sshHandshake < minSSHHandshake || o.sshHandshake > maxSSHHandshake {
+		return usageErrorf("--ssh-handshake-timeout: give a duration from %s to %s", minSSHHandshake, maxSSHHandshake)
+	}
+	maxUnauth, err := parseWhole("ssh-max-unauthenticated", o.sshMaxUnauth, 1, maxSSHSessions)
+	if err != nil {
+		return err
+	}
+	maxUnauthPerSource, err := parseWhole("ssh-max-unauthenticated-per-source", o.sshMaxUnauthPerSource, 1, maxSSHSessions)
+	if err != nil {
+		return err
+	}
+	sshLimits := ssh.Config{
+		IdleTimeout:                 o.sshIdle,
+		MaxSessions:                 int(maxSessions),
+		HandshakeTimeout:            o.sshHandshake,
+		MaxUnauthenticated:          int(maxUnauth),
+		MaxUnauthenticatedPerSource: int(maxUnauthPerSource),
 	}
 	if (o.gateway == "") != (o.upstream == "") {
 		return usageErrorf("serve: --gateway and --upstream go together")
@@ -256,7 +297,7 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 		}
 	}
 	if o.ssh != "" {
-		if err := a.addSSH(&ls, db, o, int(maxSessions), logger); err != nil {
+		if err := a.addSSH(&ls, db, o, sshLimits, logger); err != nil {
 			closeAll()
 			return err
 		}
@@ -265,8 +306,8 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 }
 
 // addSSH sets up the SSH listener: the host key (made on first start,
-// its fingerprint printed for pinning) and the server.
-func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, maxSessions int, logger *slog.Logger) error {
+// its fingerprint printed for pinning) and the server with cfg's limits.
+func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, cfg ssh.Config, logger *slog.Logger) error {
 	path := o.sshHostKey
 	if path == "" {
 		path = ssh.HostKeyPath(db.Path())
@@ -275,8 +316,8 @@ func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, maxSessions 
 	if err != nil {
 		return err
 	}
-	srv, err := ssh.New(ssh.Config{Admin: db, HostKey: hostKey, Logger: logger,
-		IdleTimeout: o.sshIdle, MaxSessions: maxSessions})
+	cfg.Admin, cfg.HostKey, cfg.Logger = db, hostKey, logger
+	srv, err := ssh.New(cfg)
 	if err != nil {
 		return err
 	}

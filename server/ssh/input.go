@@ -36,20 +36,24 @@ type sessionInput struct {
 }
 
 // startInput reads r (the session channel) until ctx ends or r does, and
-// sends each event to p. term is the client's TERM.
-func startInput(ctx context.Context, r io.Reader, term string, p *tea.Program) *sessionInput {
+// sends each event to p. term is the client's TERM. A panic while decoding
+// (the bytes are the client's) goes to onPanic instead of ending the
+// process.
+func startInput(ctx context.Context, r io.Reader, term string, p *tea.Program, onPanic func(any)) *sessionInput {
 	ctx, cancel := context.WithCancel(ctx)
 	in := &sessionInput{cancel: cancel, done: make(chan struct{})}
 	events := make(chan uv.Event)
 	streamDone := make(chan struct{})
 	go func() {
 		defer close(streamDone)
+		defer catchPanic(onPanic)
 		// StreamEvents returns once ctx has ended and r's pending Read
 		// has returned (the channel closes with the session).
 		_ = uv.NewTerminalReader(r, term).StreamEvents(ctx, events)
 	}()
 	go func() {
 		defer close(in.done)
+		defer catchPanic(onPanic)
 		for {
 			select {
 			case ev := <-events:

@@ -2,6 +2,8 @@
 // HTTP API and the gateway are package server's.
 //
 //   - ssh.go: the Server: authentication, sessions, limits, Shutdown
+//   - limits.go: connections before authentication: deadline and budgets
+//   - panics.go: a panic ends one session, never the server
 //   - input.go: a session's keyboard input, read beside Bubble Tea
 //   - hostkey.go: the host key, generated beside the database
 //
@@ -26,14 +28,20 @@
 // follows window-change requests, and runs without Bubble Tea's signal
 // handler: the process's SIGTERM is the server's to handle (Shutdown).
 //
-// Limits: a session idle (no input) for IdleTimeout is closed with a
-// message; at most MaxSessions run at once (the next one is told so);
-// Shutdown quits every program (the client's terminal is restored and told
-// why), waits a few seconds for clients to hang up, then closes what is
-// left.
+// Limits: a connection has HandshakeTimeout from accept to authenticate,
+// and unauthenticated connections have a budget of their own, per source
+// and in all (limits.go), so strangers cannot take the room of registered
+// users; authenticated connections are capped at 2×MaxSessions+8. A
+// session idle (no input) for IdleTimeout is closed with a message; at
+// most MaxSessions run at once (the next one is told so); a session that
+// panics is closed with a message (panics.go); Shutdown quits every
+// program (the client's terminal is restored and told why), waits a few
+// seconds for clients to hang up, then closes what is left.
 package ssh
 
 import (
+	"cmp"
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -48,6 +56,7 @@ import (
 	"charm.land/ssh"
 	"charm.land/wish/v2"
 	bm "charm.land/wish/v2/bubbletea"
+	"charm.land/wish/v2/recover"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/keydeck/keydeck/model"
@@ -65,8 +74,7 @@ const (
 	// hang up after their programs quit, before closing their connections.
 	defaultShutdownGrace = 3 * time.Second
 
-	sshHandshakeTimeout = 20 * time.Second
-	sshLookupTimeout    = 5 * time.Second
+	sshLookupTimeout = 5 * time.Second
 	// extFingerprint is the Permissions extension that carries the
 	// verified key's fingerprint from authentication to the session.
 	extFingerprint = "keydeck-ssh-fingerprint"
@@ -82,6 +90,8 @@ const (
 	msgGone     = "keydeck: SSH key %s is no longer registered; session refused"
 	msgNotKnown = "keydeck: SSH key %s is not registered with any account; an administrator can add it with: keydeck account add-ssh-key ACCOUNT KEY.pub"
 	msgNoDB     = "keydeck: the server cannot read its database right now; try again later"
+	msgPanic    = "keydeck: internal error; session closed (the server logged it), other sessions are unaffected"
+	msgTooMany  = "keydeck: too many connections are open; try again later"
 )
 
 // errKeyRefused is the authentication error of an unregistered key.
@@ -105,6 +115,17 @@ type Config struct {
 	// ShutdownGrace is how long Shutdown waits for clients to hang up; 0
 	// means defaultShutdownGrace.
 	ShutdownGrace time.Duration
+	// HandshakeTimeout is how long a connection has from accept to
+	// authenticate; 0 means DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// MaxUnauthenticated is how many connections may be unauthenticated
+	// at once; beyond it the oldest is closed. 0 means
+	// DefaultMaxUnauthenticated.
+	MaxUnauthenticated int
+	// MaxUnauthenticatedPerSource is how many of them one IPv4 address or
+	// IPv6 /64 may hold; beyond it new ones are closed. 0 means
+	// DefaultMaxUnauthenticatedPerSource.
+	MaxUnauthenticatedPerSource int
 	// TUI is the base of every session's tui.Options (refresh interval,
 	// clock, page size). The server always sets Clipboard to
 	// tui.ClipboardOSC52 and Environ to the session's.
@@ -113,21 +134,28 @@ type Config struct {
 
 // Server serves the terminal UI over SSH.
 type Server struct {
-	admin    storage.Admin
-	log      *slog.Logger
-	idle     time.Duration
-	max      int
-	maxConns int
-	grace    time.Duration
-	tuiOpt   tui.Options
-	srv      *ssh.Server
-	hostKey  gossh.PublicKey
+	admin        storage.Admin
+	log          *slog.Logger
+	idle         time.Duration
+	max          int
+	maxAuthed    int
+	handshake    time.Duration
+	maxPending   int
+	maxPerSource int
+	grace        time.Duration
+	tuiOpt       tui.Options
+	srv          *ssh.Server
+	hostKey      gossh.PublicKey
+	dropLog      logLimiter
 
-	mu       sync.Mutex
-	closing  bool
-	sessions map[ssh.Session]*sshSession
-	conns    map[*trackedConn]struct{}
-	handlers sync.WaitGroup // admitted sessions still running
+	mu        sync.Mutex
+	closing   bool
+	sessions  map[ssh.Session]*sshSession
+	conns     map[*trackedConn]struct{}
+	pending   *list.List     // unauthenticated connections, oldest first
+	perSource map[string]int // unauthenticated connections by source
+	authed    int            // authenticated connections
+	handlers  sync.WaitGroup // admitted sessions still running
 }
 
 // New builds an SSH server from cfg.
@@ -138,38 +166,41 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HostKey == nil {
 		return nil, errors.New("ssh server: no host key")
 	}
-	if cfg.MaxSessions < 0 || cfg.IdleTimeout < 0 || cfg.ShutdownGrace < 0 {
+	if cfg.MaxSessions < 0 || cfg.IdleTimeout < 0 || cfg.ShutdownGrace < 0 ||
+		cfg.HandshakeTimeout < 0 || cfg.MaxUnauthenticated < 0 || cfg.MaxUnauthenticatedPerSource < 0 {
 		return nil, errors.New("ssh server: negative limit")
 	}
 	s := &Server{
-		admin:    cfg.Admin,
-		log:      cfg.Logger,
-		idle:     cfg.IdleTimeout,
-		max:      cfg.MaxSessions,
-		grace:    cfg.ShutdownGrace,
-		tuiOpt:   cfg.TUI,
-		hostKey:  cfg.HostKey.PublicKey(),
-		sessions: map[ssh.Session]*sshSession{},
-		conns:    map[*trackedConn]struct{}{},
+		admin:        cfg.Admin,
+		log:          cfg.Logger,
+		idle:         cfg.IdleTimeout,
+		max:          cmp.Or(cfg.MaxSessions, DefaultMaxSessions),
+		handshake:    cmp.Or(cfg.HandshakeTimeout, DefaultHandshakeTimeout),
+		maxPending:   cmp.Or(cfg.MaxUnauthenticated, DefaultMaxUnauthenticated),
+		maxPerSource: cmp.Or(cfg.MaxUnauthenticatedPerSource, DefaultMaxUnauthenticatedPerSource),
+		grace:        cmp.Or(cfg.ShutdownGrace, defaultShutdownGrace),
+		tuiOpt:       cfg.TUI,
+		hostKey:      cfg.HostKey.PublicKey(),
+		sessions:     map[ssh.Session]*sshSession{},
+		conns:        map[*trackedConn]struct{}{},
+		pending:      list.New(),
+		perSource:    map[string]int{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.max == 0 {
-		s.max = DefaultMaxSessions
-	}
-	if s.grace == 0 {
-		s.grace = defaultShutdownGrace
-	}
-	// Connections, counted from accept: room for every session plus some
-	// in the handshake; beyond that a flood is dropped unread.
-	s.maxConns = 2*s.max + 8
+	// Authenticated connections: room for every session plus some without
+	// one. Unauthenticated ones have their own budget (limits.go), so
+	// strangers never take these.
+	s.maxAuthed = 2*s.max + 8
 
 	srv, err := wish.NewServer(
 		func(srv *ssh.Server) error {
 			srv.AddHostKey(cfg.HostKey)
 			srv.Version = "keydeck"
-			srv.HandshakeTimeout = sshHandshakeTimeout
+			// A backstop: the timer started at accept (limits.go) closes
+			// first, and says why.
+			srv.HandshakeTimeout = s.handshake + time.Second
 			if s.idle > 0 {
 				// A backstop for connections that never open a session;
 				// sessions are closed by their own input timer first.
@@ -184,13 +215,18 @@ func New(cfg Config) (*Server, error) {
 			srv.SubsystemHandlers = map[string]ssh.SubsystemHandler{}
 			return nil
 		},
-		// The last middleware runs first: gate admits the session, the
-		// bubbletea middleware runs its program, finish reports how it
+		// The last middleware runs first: recover guards everything
+		// after it, so a panic ends one session, never the server;
+		// closeOnPanic tells that session why; gate admits the session,
+		// the bubbletea middleware runs its program, finish reports how it
 		// ended.
 		wish.WithMiddleware(
-			s.finish,
-			bm.MiddlewareWithProgramHandler(s.program),
-			s.gate,
+			recover.MiddlewareWithLogger(panicLogger{s.log},
+				s.finish,
+				bm.MiddlewareWithProgramHandler(s.program),
+				s.gate,
+				closeOnPanic,
+			),
 		),
 	)
 	if err != nil {
@@ -272,8 +308,28 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // serverConfig is the x/crypto/ssh configuration of one connection:
 // public keys only, each looked up in the database.
 func (s *Server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
+	tc, _ := ctx.Value(ctxKeyConn{}).(*trackedConn)
 	return &gossh.ServerConfig{
+		PreAuthConnCallback: func(pc gossh.ServerPreAuthConn) {
+			if tc != nil {
+				s.inAuthPhase(tc, pc)
+			}
+		},
+		// Called with nil once the client has proved it holds the key:
+		// from here on the connection is no stranger's.
+		AuthLogCallback: func(_ gossh.ConnMetadata, _ string, err error) {
+			if err == nil && tc != nil {
+				s.authenticated(tc)
+			}
+		},
 		PublicKeyCallback: func(meta gossh.ConnMetadata, key gossh.PublicKey) (*gossh.Permissions, error) {
+			s.mu.Lock()
+			full := s.authed >= s.maxAuthed
+			s.mu.Unlock()
+			if full {
+				s.log.Warn("ssh: connection refused, too many authenticated", "max", s.maxAuthed, "remote", meta.RemoteAddr().String())
+				return nil, &gossh.BannerError{Err: errors.New("too many connections"), Message: msgTooMany + "\n"}
+			}
 			fp := gossh.FingerprintSHA256(key)
 			lctx, cancel := context.WithTimeout(ctx, sshLookupTimeout)
 			defer cancel()
@@ -300,6 +356,7 @@ const (
 	endNone endReason = iota
 	endIdle
 	endShutdown
+	endPanic
 )
 
 // sshSession is the server's record of one admitted session.
@@ -392,6 +449,13 @@ func (s *Server) admit(sess ssh.Session) (*sshSession, string) {
 	s.sessions[sess] = ss // holds the slot during the lookup
 	s.handlers.Add(1)
 	s.mu.Unlock()
+	// Refused, or panicking (the store is not ours), the slot goes back.
+	admitted := false
+	defer func() {
+		if !admitted {
+			s.release(sess, ss)
+		}
+	}()
 
 	// Again, now that the session starts: the key may have been removed
 	// since the connection authenticated.
@@ -403,7 +467,6 @@ func (s *Server) admit(sess ssh.Session) (*sshSession, string) {
 		ss.store, err = s.admin.Store(acct.Name, "ssh:"+fp)
 	}
 	if err != nil {
-		s.release(sess, ss)
 		if errors.Is(err, model.ErrSSHKeyNotFound) {
 			s.log.Info("ssh: session refused, key removed", "fingerprint", fp)
 			return nil, fmt.Sprintf(msgGone, fp)
@@ -411,6 +474,7 @@ func (s *Server) admit(sess ssh.Session) (*sshSession, string) {
 		s.log.Error("ssh: opening the account", "fingerprint", fp, "err", err)
 		return nil, msgNoDB
 	}
+	admitted = true
 	return ss, ""
 }
 
@@ -454,9 +518,10 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	opts := bm.MakeOptions(sess)
 	opts = append(opts, tui.ProgramOptions(opt)...)
 	opts = append(opts, tea.WithInput(ss.stand), tea.WithoutSignalHandler())
-	p := tea.NewProgram(tui.New(sess.Context(), ss.store, opt), opts...)
+	onPanic := func(r any) { s.sessionPanicked(ss, r) }
+	p := tea.NewProgram(guardModel(tui.New(sess.Context(), ss.store, opt), onPanic), opts...)
 	ss.setProgram(p)
-	ss.input = startInput(sess.Context(), in, pty.Term, p)
+	ss.input = startInput(sess.Context(), in, pty.Term, p, onPanic)
 	return p
 }
 
@@ -484,6 +549,8 @@ func (s *Server) report(sess ssh.Session) {
 		refuse(sess, fmt.Sprintf(msgIdle, s.idle))
 	case endShutdown:
 		refuse(sess, msgClosing)
+	case endPanic:
+		refuse(sess, msgPanic)
 	default:
 		s.log.Info("ssh: session ended", "account", ss.account, "fingerprint", ss.fingerprint)
 		_ = sess.Exit(0)
@@ -494,37 +561,4 @@ func (s *Server) report(sess ssh.Session) {
 func refuse(sess ssh.Session, msg string) {
 	_, _ = fmt.Fprintln(sess.Stderr(), msg)
 	_ = sess.Exit(1)
-}
-
-// trackConn counts connections from accept, refuses them beyond the limit
-// or once Shutdown began, and remembers them so Shutdown can close those
-// still in the handshake.
-func (s *Server) trackConn(_ ssh.Context, c net.Conn) net.Conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return nil
-	}
-	if len(s.conns) >= s.maxConns {
-		s.log.Warn("ssh: connection dropped, too many open", "max", s.maxConns, "remote", c.RemoteAddr().String())
-		return nil
-	}
-	tc := &trackedConn{Conn: c, s: s}
-	s.conns[tc] = struct{}{}
-	return tc
-}
-
-type trackedConn struct {
-	net.Conn
-	s    *Server
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.s.mu.Lock()
-		delete(c.s.conns, c)
-		c.s.mu.Unlock()
-	})
-	return c.Conn.Close()
 }
