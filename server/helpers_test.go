@@ -45,8 +45,8 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	servertest.RemoveBinary()
 	// Only a run of every test can have produced every status: -list runs
-	// none, and -run, -skip or -fuzz select a subset.
-	full := true
+	// none, and -run, -skip, -fuzz or -short select a subset.
+	full := !testing.Short()
 	for _, name := range []string{"test.run", "test.skip", "test.list", "test.fuzz"} {
 		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
 			full = false
