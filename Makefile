@@ -10,7 +10,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # The race detector is on: the store, the server and the TUI are concurrent.
 TESTFLAGS ?= -race -timeout 15m
 
-.PHONY: run test build lint bench
+.PHONY: run test build lint bench fuzz
 
 ## run: the terminal UI on the default database (ARGS='--db x.db' to choose)
 run:
@@ -29,6 +29,22 @@ lint:
 	@out="$$(gofmt -l .)"; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+## fuzz: every fuzz target for FUZZTIME each, one after another (go test
+## fuzzes one target per run), stopping at the first failure; a crasher
+## lands in the package's testdata/fuzz, to commit with the fix.
+## FUZZFLAGS='-parallel 1' to leave the machine some room.
+FUZZTIME  ?= 20s
+FUZZFLAGS ?=
+fuzz:
+	@set -e; for p in $$($(GO) list -f '{{.ImportPath}}:{{.Dir}}' $(PKGS)); do \
+		pkg=$${p%%:*}; grep -qs '^func Fuzz' $${p#*:}/*_test.go || continue; \
+		names="$$($(GO) test -list '^Fuzz' $$pkg)" || { echo "$$names"; exit 1; }; \
+		for name in $$(echo "$$names" | grep '^Fuzz'); do \
+			echo "== $$pkg $$name ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg; \
+		done; \
+	done
 
 ## bench: POST /v1/verify vs a bare net/http handler with wrk, normal and
 ## strict, 8 and 64 connections (SPEC §7); fails when a target is missed.
