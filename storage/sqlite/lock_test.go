@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"errors"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,10 +20,6 @@ import (
 // A timing assertion is the point here; the margin is generous.
 func TestLockWaitIsBounded(t *testing.T) {
 	const documented = 5 * time.Second
-	sh, err := exec.LookPath("sqlite3")
-	if err != nil {
-		t.Fatalf("the sqlite3 shell is needed for this test (apt-get install sqlite3): %v", err)
-	}
 	path := filepath.Join(t.TempDir(), "k.db")
 	db, err := sqlite.Open(ctx, path, sqlite.Options{}) // the default busy timeout
 	if err != nil {
@@ -36,18 +31,7 @@ func TestLockWaitIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(sh, path)
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	in.Write([]byte("BEGIN IMMEDIATE; SELECT 'locked';\n"))
-	buf := make([]byte, 16)
-	if n, _ := out.Read(buf); !strings.Contains(string(buf[:n]), "locked") {
-		t.Fatalf("sqlite3 did not take the lock: %q", buf[:n])
-	}
+	release := holdWriteLock(t, path)
 
 	// A write first, then verifications and a write arriving while the
 	// writer is already waiting.
@@ -82,8 +66,7 @@ func TestLockWaitIsBounded(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	in.Write([]byte("ROLLBACK;\n.quit\n"))
-	cmd.Wait()
+	release()
 	// Nothing was consumed or changed, and with the lock gone all works.
 	r, err := db.Verify(ctx, model.VerifyRequest{ClientID: k.ClientID, ClientSecret: secret, Operation: model.OpRead})
 	if err != nil || r.Verdict != model.Allowed || r.Remaining != 9 {

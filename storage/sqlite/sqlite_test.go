@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,10 +149,6 @@ func TestBadPaths(t *testing.T) {
 // shell and checks a write waits the busy timeout, then says so, and
 // changes nothing.
 func TestLockedByAnotherProcess(t *testing.T) {
-	sh, err := exec.LookPath("sqlite3")
-	if err != nil {
-		t.Fatalf("the sqlite3 shell is needed for this test (apt-get install sqlite3): %v", err)
-	}
 	path := filepath.Join(t.TempDir(), "k.db")
 	db, err := sqlite.Open(ctx, path, sqlite.Options{BusyTimeout: 300 * time.Millisecond})
 	if err != nil {
@@ -159,18 +156,7 @@ func TestLockedByAnotherProcess(t *testing.T) {
 	}
 	defer db.Close()
 	st, _ := db.Store("default", "test")
-	cmd := exec.Command(sh, path)
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	in.Write([]byte("BEGIN IMMEDIATE; SELECT 'locked';\n"))
-	buf := make([]byte, 16)
-	if n, _ := out.Read(buf); !strings.Contains(string(buf[:n]), "locked") {
-		t.Fatalf("sqlite3 did not take the lock: %q", buf[:n])
-	}
+	release := holdWriteLock(t, path)
 	began := time.Now()
 	_, _, err = st.CreateKey(ctx, model.KeySpec{Name: "k", Permissions: model.PermRead})
 	if !errors.Is(err, storage.ErrLocked) {
@@ -179,8 +165,7 @@ func TestLockedByAnotherProcess(t *testing.T) {
 	if waited := time.Since(began); waited < 250*time.Millisecond {
 		t.Fatalf("gave up after %v, before the busy timeout", waited)
 	}
-	in.Write([]byte("ROLLBACK;\n.quit\n"))
-	cmd.Wait()
+	release()
 	// Reads worked all along (WAL), and once the lock is gone writes do too.
 	if _, _, err := st.CreateKey(ctx, model.KeySpec{Name: "k", Permissions: model.PermRead}); err != nil {
 		t.Fatalf("write after the lock: %v", err)
@@ -188,6 +173,39 @@ func TestLockedByAnotherProcess(t *testing.T) {
 	if p, _ := st.ListKeys(ctx, storage.ListOptions{}); p.Total != 1 {
 		t.Fatalf("%d keys, want 1", p.Total)
 	}
+}
+
+// holdWriteLock takes SQLite's write lock on path from the sqlite3 shell,
+// another process, until release is called (or the test ends).
+func holdWriteLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	sh, err := exec.LookPath("sqlite3")
+	if err != nil {
+		t.Fatalf("the sqlite3 shell is needed for this test (apt-get install sqlite3): %v", err)
+	}
+	cmd := exec.Command(sh, path)
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			in.Write([]byte("ROLLBACK;\n.quit\n"))
+			cmd.Wait()
+		})
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		release()
+	})
+	in.Write([]byte("BEGIN IMMEDIATE; SELECT 'locked';\n"))
+	buf := make([]byte, 16)
+	if n, _ := out.Read(buf); !strings.Contains(string(buf[:n]), "locked") {
+		t.Fatalf("sqlite3 did not take the lock: %q", buf[:n])
+	}
+	return release
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
