@@ -295,18 +295,24 @@ func TestSSHEndToEnd(t *testing.T) {
 		t.Errorf("the audit log does not name alice's SSH key (%s):\n%s", aliceFP, audit)
 	}
 
-	// bob creates his own; neither session shows the other's key.
-	bobID, _ := createKeyInWizard(t, b, "Acme-SSH-Key", "40", "4")
+	// bob creates his own; neither session shows the other's key. A read
+	// verified with each secret after that shows up as 1 query unit used:
+	// the list was reloaded since bob's key was created.
+	bobID, bobSecret := createKeyInWizard(t, b, "Acme-SSH-Key", "40", "4")
 	if theirs := keysOf(t, bin, db, "acme"); len(theirs.Keys) != 1 || theirs.Keys[0].ClientID != bobID {
 		t.Errorf("keys list --json of acme: %+v", theirs)
 	}
+	for _, k := range [][2]string{{id, secret}, {bobID, bobSecret}} {
+		if _, code := keydeckCLI(t, bin, db, k[1]+"\n", "verify", "--client-id", k[0], "--secret", "-", "--op", "read"); code != 0 {
+			t.Errorf("verify read of %s: exit %d, want 0", k[0], code)
+		}
+	}
 	a.Send("r")
 	b.Send("r")
-	time.Sleep(500 * time.Millisecond)
-	if s := a.WaitFor("1–1 of 1 key", "E2E-SSH-Key"); strings.Contains(s, "Acme-SSH-Key") {
+	if s := a.WaitFor("1–1 of 1 key", "E2E-SSH-Key", "1/250"); strings.Contains(s, "Acme-SSH-Key") {
 		t.Errorf("alice's session shows acme's key:\n%s", redactSecrets(s))
 	}
-	if s := b.WaitFor("1–1 of 1 key", "Acme-SSH-Key"); strings.Contains(s, "E2E-SSH-Key") {
+	if s := b.WaitFor("1–1 of 1 key", "Acme-SSH-Key", "1/40"); strings.Contains(s, "E2E-SSH-Key") {
 		t.Errorf("bob's session shows the default account's key:\n%s", redactSecrets(s))
 	}
 
