@@ -277,13 +277,7 @@ func TestSSHWizardAuditAndClipboard(t *testing.T) {
 	}
 	tm.send("c")
 	osc52 := "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte(secret))
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(tm.out.String(), osc52) {
-		if time.Now().After(deadline) {
-			t.Fatal("copy did not send the secret to the client as OSC 52")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	tm.wait("the secret sent to the client as OSC 52", func(out string) bool { return strings.Contains(out, osc52) })
 	if n := serverClipboard.Load(); n != 0 {
 		t.Errorf("the server's clipboard was written %d times", n)
 	}
@@ -296,13 +290,9 @@ func TestSSHWizardAuditAndClipboard(t *testing.T) {
 	if err := tm.sess.WindowChange(45, 160); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(5 * time.Second)
-	for !strings.Contains(ansi.Strip(tm.out.String()[mark:]), "Last used") {
-		if time.Now().After(deadline) {
-			t.Fatal("no wide frame after the window change")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	tm.wait("a wide frame after the window change", func(out string) bool {
+		return strings.Contains(ansi.Strip(out[mark:]), "Last used")
+	})
 
 	tm.send("q")
 	if code, _ := tm.exit(5 * time.Second); code != 0 {
@@ -367,16 +357,20 @@ func TestSSHIdleTimeout(t *testing.T) {
 	busy.waitFor("You have no API keys yet")
 	quiet := e.open(alice, 80, 24)
 	quiet.waitFor("You have no API keys yet")
+	// Type into busy every idle/4 (the pace is what is tested) until quiet
+	// has been closed and busy has outlived twice the idle timeout.
+	tick := time.NewTicker(idle / 4)
+	defer tick.Stop()
 	start := time.Now()
-	for time.Since(start) < 3*idle {
+	for !quiet.ended() || time.Since(start) < 2*idle {
+		if time.Since(start) > 10*idle {
+			t.Fatal("a session without input is still open after 10× the idle timeout")
+		}
 		busy.send("r") // refresh: harmless input
-		time.Sleep(idle / 4)
+		<-tick.C
 	}
 	if busy.ended() {
 		t.Fatal("a session with input was closed as idle")
-	}
-	if !quiet.ended() {
-		t.Fatal("a session without input is still open after 3× the idle timeout")
 	}
 	if code, stderr := quiet.exit(time.Second); code != 1 || stderr != fmt.Sprintf(msgIdle, idle)+"\r\n" {
 		t.Errorf("idle session: exit %d, stderr %q", code, stderr)
