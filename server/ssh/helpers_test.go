@@ -89,6 +89,13 @@ func newSSHEnv(t *testing.T, tweak func(*Config)) *sshEnv {
 	return e
 }
 
+// sessions is how many sessions the server is running.
+func (e *sshEnv) sessions() int {
+	e.srv.mu.Lock()
+	defer e.srv.mu.Unlock()
+	return len(e.srv.sessions)
+}
+
 // newUserKey makes an Ed25519 key pair for a client.
 func newUserKey(t *testing.T) gossh.Signer {
 	t.Helper()

@@ -121,7 +121,6 @@ type Server struct {
 	grace    time.Duration
 	tuiOpt   tui.Options
 	srv      *ssh.Server
-	hostKey  gossh.PublicKey
 
 	mu       sync.Mutex
 	closing  bool
@@ -148,7 +147,6 @@ func New(cfg Config) (*Server, error) {
 		max:      cfg.MaxSessions,
 		grace:    cfg.ShutdownGrace,
 		tuiOpt:   cfg.TUI,
-		hostKey:  cfg.HostKey.PublicKey(),
 		sessions: map[ssh.Session]*sshSession{},
 		conns:    map[*trackedConn]struct{}{},
 	}
@@ -200,10 +198,6 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// HostKey is the server's public host key (print its fingerprint so users
-// can pin it).
-func (s *Server) HostKey() gossh.PublicKey { return s.hostKey }
-
 // Serve accepts connections on ln until Shutdown. Like the HTTP listeners
 // it then returns http.ErrServerClosed, so callers treat them alike.
 func (s *Server) Serve(ln net.Listener) error {
@@ -219,13 +213,6 @@ func (s *Server) Serve(ln net.Listener) error {
 		return http.ErrServerClosed
 	}
 	return err
-}
-
-// Sessions is how many sessions are running.
-func (s *Server) Sessions() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sessions)
 }
 
 // Shutdown stops accepting, quits every session's program (each client

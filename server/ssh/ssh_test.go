@@ -42,8 +42,8 @@ func TestSSHOpensTheKeysAccount(t *testing.T) {
 	if strings.Contains(sb, "Only-Default") {
 		t.Errorf("acme's session shows the default account's key:\n%s", sb)
 	}
-	if n := e.srv.Sessions(); n != 2 {
-		t.Errorf("Sessions() = %d, want 2", n)
+	if n := e.sessions(); n != 2 {
+		t.Errorf("%d sessions, want 2", n)
 	}
 	ta.send("q")
 	tb.send("q")
@@ -197,8 +197,8 @@ func TestSSHServesOnlyTheUI(t *testing.T) {
 	if err := sess.RequestSubsystem("sftp"); err == nil {
 		t.Error("the sftp subsystem was accepted")
 	}
-	if n := e.srv.Sessions(); n != 0 {
-		t.Errorf("Sessions() = %d after refusals, want 0", n)
+	if n := e.sessions(); n != 0 {
+		t.Errorf("%d sessions after refusals, want 0", n)
 	}
 }
 
@@ -430,8 +430,8 @@ func TestSSHShutdown(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Error("the connection without a session is still open")
 	}
-	if n := e.srv.Sessions(); n != 0 {
-		t.Errorf("Sessions() = %d after Shutdown", n)
+	if n := e.sessions(); n != 0 {
+		t.Errorf("%d sessions after Shutdown", n)
 	}
 	if c, err := net.DialTimeout("tcp", e.addr, time.Second); err == nil {
 		c.Close()
