@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -39,6 +40,9 @@ const (
 	stepDetails
 	numSteps
 )
+
+// listedRE is the list's footer once the keys are loaded ("1–7 of 7 keys").
+var listedRE = regexp.MustCompile(`of \d+ keys`)
 
 var stepNames = [...]string{"list", "wizard name", "wizard permissions", "wizard query", "wizard review",
 	"reveal", "revoke dialog", "regenerate dialog", "details"}
@@ -164,7 +168,11 @@ func churnSession(t *testing.T, port, key string, i int, step churnStep, kill bo
 		}()
 	}
 	keyName := fmt.Sprintf("Churn-%02d", i)
-	p.WaitFor("account default", "keys")
+	// The footer's count, not just "keys": "Loading keys…" comes first, and
+	// a key pressed before the rows are there does nothing.
+	p.Wait("the loaded list", func(pane string) bool {
+		return strings.Contains(pane, "account default") && listedRE.MatchString(pane)
+	})
 	switch step {
 	case stepList:
 		return ""

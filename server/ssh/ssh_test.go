@@ -3,10 +3,12 @@ package ssh
 // Unit tests of the SSH server: wish's testsession clients against the real
 // server on a real SQLite database.
 
+
 import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -354,23 +356,42 @@ func TestSSHIdleTimeout(t *testing.T) {
 	e.register("default", alice)
 
 	busy := e.open(alice, 80, 24)
+	// Type into busy every idle/8 from the start (the pace is what is
+	// tested; a key every 50ms leaves room for a slow machine) until quiet
+	// has been closed.
+	stop, stopped := make(chan struct{}), make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(idle / 8)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				stopped <- nil
+				return
+			case <-tick.C:
+			}
+			if _, err := io.WriteString(busy.stdin, "r"); err != nil { // refresh: harmless input
+				stopped <- err
+				return
+			}
+		}
+	}()
 	busy.waitFor("You have no API keys yet")
 	quiet := e.open(alice, 80, 24)
 	quiet.waitFor("You have no API keys yet")
-	// Type into busy every idle/4 (the pace is what is tested) until quiet
-	// has been closed and busy has outlived twice the idle timeout.
-	tick := time.NewTicker(idle / 4)
-	defer tick.Stop()
-	start := time.Now()
-	for !quiet.ended() || time.Since(start) < 2*idle {
-		if time.Since(start) > 10*idle {
-			t.Fatal("a session without input is still open after 10× the idle timeout")
-		}
-		busy.send("r") // refresh: harmless input
-		<-tick.C
+	// quiet is closed about idle after it started; busy, older and typed
+	// into all along, is still open then.
+	select {
+	case err := <-quiet.done:
+		quiet.done <- err
+	case err := <-stopped:
+		t.Fatalf("a session with input was closed as idle (typing: %v)", err)
+	case <-time.After(10 * idle):
+		t.Fatal("a session without input is still open after 10× the idle timeout")
 	}
-	if busy.ended() {
-		t.Fatal("a session with input was closed as idle")
+	close(stop)
+	if err := <-stopped; err != nil || busy.ended() {
+		t.Fatalf("a session with input was closed as idle (typing: %v)", err)
 	}
 	if code, stderr := quiet.exit(time.Second); code != 1 || stderr != fmt.Sprintf(msgIdle, idle)+"\r\n" {
 		t.Errorf("idle session: exit %d, stderr %q", code, stderr)
