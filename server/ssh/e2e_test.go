@@ -258,6 +258,7 @@ func keysOf(t *testing.T, bin, db, account string) listedKeys {
 // client's exit status and message; SIGTERM ends the live session with a
 // line and stops the server within a few seconds.
 func TestSSHEndToEnd(t *testing.T) {
+	t.Parallel()
 	needSSHTools(t)
 	bin := servertest.Binary(t)
 	dir := t.TempDir()
@@ -416,6 +417,7 @@ func TestSSHEndToEnd(t *testing.T) {
 // next start, where a client that pinned the printed key connects and one
 // that pinned another key is stopped.
 func TestSSHHostKey(t *testing.T) {
+	t.Parallel()
 	needSSHTools(t)
 	bin := servertest.Binary(t)
 	dir := t.TempDir()

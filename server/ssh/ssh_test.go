@@ -2,7 +2,12 @@ package ssh
 
 // Unit tests of the SSH server: wish's testsession clients against the real
 // server on a real SQLite database.
-
+//
+// Tests that each have their own server run in parallel (t.Parallel). Two
+// stay sequential, so they run alone, before the parallel ones resume:
+// TestSSHIdleTimeout (a session typed into every 100ms must not look idle
+// after 400ms) and TestSSHDroppedSessions (it counts the whole process's
+// goroutines and open files).
 
 import (
 	"context"
@@ -27,6 +32,7 @@ import (
 
 // Each key opens its own account's screen, and only that one.
 func TestSSHOpensTheKeysAccount(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, nil)
 	alice, bob := newUserKey(t), newUserKey(t)
 	e.register("default", alice)
@@ -59,6 +65,7 @@ func TestSSHOpensTheKeysAccount(t *testing.T) {
 // Unregistered keys, passwords and keyboard-interactive are refused; the
 // refused key is named in a banner.
 func TestSSHRefusesWhatIsNotARegisteredKey(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, nil)
 	e.register("default", newUserKey(t))
 	stranger := newUserKey(t)
@@ -96,6 +103,7 @@ func TestSSHRefusesWhatIsNotARegisteredKey(t *testing.T) {
 // A removed key is refused on the next connection, and a session that
 // starts after its key was removed is refused too.
 func TestSSHRemovedKeyIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, nil)
 	alice := newUserKey(t)
 	fp := e.register("default", alice)
@@ -139,6 +147,7 @@ func TestSSHRemovedKeyIsRefused(t *testing.T) {
 // Without a PTY, with a command, or asking for a subsystem: one line and a
 // non-zero exit, or a refusal by the protocol.
 func TestSSHServesOnlyTheUI(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, nil)
 	alice := newUserKey(t)
 	e.register("default", alice)
@@ -206,6 +215,7 @@ func TestSSHServesOnlyTheUI(t *testing.T) {
 
 // No port forwarding either way, no other channel types.
 func TestSSHForwardsNothing(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, nil)
 	alice := newUserKey(t)
 	e.register("default", alice)
@@ -250,6 +260,7 @@ func TestSSHForwardsNothing(t *testing.T) {
 // key, copy goes out as OSC 52 to the client and never to the server's
 // clipboard, and a window change redraws at the new size.
 func TestSSHWizardAuditAndClipboard(t *testing.T) {
+	t.Parallel()
 	var serverClipboard atomic.Int32
 	e := newSSHEnv(t, func(c *Config) {
 		// What a local TUI would use; the server must override it.
@@ -327,6 +338,7 @@ func TestSSHWizardAuditAndClipboard(t *testing.T) {
 // At most MaxSessions run at once; the next one is told, and once one
 // ends there is room again.
 func TestSSHMaxSessions(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, func(c *Config) { c.MaxSessions = 1 })
 	alice := newUserKey(t)
 	e.register("default", alice)
@@ -405,6 +417,7 @@ func TestSSHIdleTimeout(t *testing.T) {
 // that never opened a session, refuses new ones, and returns in a few
 // seconds.
 func TestSSHShutdown(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, func(c *Config) { c.ShutdownGrace = 500 * time.Millisecond })
 	alice, bob := newUserKey(t), newUserKey(t)
 	e.register("default", alice)
