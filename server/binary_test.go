@@ -186,6 +186,9 @@ func TestKill9UnderLoad(t *testing.T) {
 				}
 			})
 		}
+		// Load for a while that varies from kill to kill (100–249ms), so
+		// the kills land at different points of the writer's work: the
+		// sleep is the test's, not a wait for something.
 		time.Sleep(time.Duration(100+i*17%150) * time.Millisecond)
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)

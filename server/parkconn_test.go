@@ -214,7 +214,7 @@ func TestParkedReadSlowAndShortBodies(t *testing.T) {
 	cut := len(p.msg) - 20
 	for range 3 {
 		io.WriteString(conn, p.msg[:cut])
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(30 * time.Millisecond) // the pieces arrive apart: what is tested
 		io.WriteString(conn, p.msg[cut:])
 		if res := readAnswer(t, br); res.StatusCode != http.StatusOK {
 			t.Fatalf("verification in two pieces: %s", res.Status)

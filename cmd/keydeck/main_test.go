@@ -26,26 +26,13 @@ import (
 // this test binary answer to the name "keydeck" on $PATH, with main's own
 // run function.
 
-// extraMainCmds, extraScriptCmds and extraConditions let other test files
-// of this package (the TUI's tui_*.txtar scripts) add programs, script
-// commands and conditions; they are written only from init functions.
-var (
-	extraMainCmds   = map[string]func(){}
-	extraScriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){}
-	extraConditions = map[string]func() (bool, error){}
-)
-
 func TestMain(m *testing.M) {
-	cmds := map[string]func(){
+	testscript.Main(m, map[string]func(){
 		"keydeck": func() {
 			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 		},
 		"holdlock": holdLockMain,
-	}
-	for name, f := range extraMainCmds {
-		cmds[name] = f
-	}
-	testscript.Main(m, cmds)
+	})
 }
 
 // passEnv are the variables a command started by a script command (capture,
@@ -53,20 +40,6 @@ func TestMain(m *testing.M) {
 var passEnv = []string{"KEYDECK_DB", "KEYDECK_REMOTE", "KEYDECK_TOKEN", "KEYDECK_SECRET", "KEYDECK_LOG_LEVEL", "XDG_DATA_HOME", "TZ", "USER"}
 
 func TestScripts(t *testing.T) {
-	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"capture":    cmdCapture,
-		"exits":      cmdExits,
-		"snapshot":   cmdSnapshot,
-		"unchanged":  cmdUnchanged,
-		"writeenv":   cmdWriteEnv,
-		"waitfile":   cmdWaitFile,
-		"json-shape": cmdJSONShape,
-		"freeport":   cmdFreePort,
-		"waithttp":   cmdWaitHTTP,
-	}
-	for name, f := range extraScriptCmds {
-		cmds[name] = f
-	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -89,12 +62,19 @@ func TestScripts(t *testing.T) {
 			case "root":
 				return os.Geteuid() == 0, nil
 			}
-			if f, ok := extraConditions[cond]; ok {
-				return f()
-			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
-		Cmds: cmds,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"capture":    cmdCapture,
+			"exits":      cmdExits,
+			"snapshot":   cmdSnapshot,
+			"unchanged":  cmdUnchanged,
+			"writeenv":   cmdWriteEnv,
+			"waitfile":   cmdWaitFile,
+			"json-shape": cmdJSONShape,
+			"freeport":   cmdFreePort,
+			"waithttp":   cmdWaitHTTP,
+		},
 	})
 }
 

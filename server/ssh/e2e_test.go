@@ -21,6 +21,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/keydeck/keydeck/server/internal/servertest"
+	"github.com/keydeck/keydeck/tui/tmuxtest"
 )
 
 // needSSHTools skips when the tools the end-to-end tests drive are missing
@@ -155,120 +156,49 @@ func sshRun(t *testing.T, args []string, command ...string) (int, string) {
 	}
 }
 
-// tmuxServer is a private tmux server (its own socket) with one window
-// per ssh session.
-type tmuxServer struct {
-	t      *testing.T
-	socket string
-}
-
-func newTmuxServer(t *testing.T) *tmuxServer {
+// sshPane runs ssh with args in a w×h tmux pane; when ssh ends the pane
+// shows SSH-EXITED and its status. What the pane shows reaches the test
+// output only redacted.
+func sshPane(t *testing.T, w, h int, args []string) *tmuxtest.Session {
 	t.Helper()
-	tm := &tmuxServer{t: t, socket: fmt.Sprintf("keydeck-ssh-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	t.Cleanup(func() {
-		exec.Command("tmux", "-L", tm.socket, "kill-server").Run()
-		// A server that already exited may leave its socket behind.
-		dir := os.Getenv("TMUX_TMPDIR")
-		if dir == "" {
-			dir = "/tmp"
-		}
-		os.Remove(filepath.Join(dir, fmt.Sprintf("tmux-%d", os.Getuid()), tm.socket))
-	})
-	return tm
+	return tmuxtest.Start(t, w, h, "ssh "+shellQuote(args)+"; echo SSH-EXITED $?; sleep 600",
+		tmuxtest.WithRedact(redactSecrets))
 }
 
-func (tm *tmuxServer) run(args ...string) string {
-	tm.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", tm.socket}, args...)...).CombinedOutput()
-	if err != nil {
-		tm.t.Fatalf("tmux %s: %v: %s", args[0], err, redactSecrets(string(out)))
-	}
-	return string(out)
-}
-
-// pane is one tmux window running an ssh session.
-type pane struct {
-	tm   *tmuxServer
-	name string
-}
-
-// ssh opens a window of w×h running ssh with args; when ssh ends the
-// window shows SSH-EXITED and its status.
-func (tm *tmuxServer) ssh(name string, w, h int, args []string) *pane {
-	tm.t.Helper()
-	quoted := make([]string, len(args))
+func shellQuote(args []string) string {
+	q := make([]string, len(args))
 	for i, a := range args {
-		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
-	script := "ssh " + strings.Join(quoted, " ") + "; echo SSH-EXITED $?; sleep 600"
-	tm.run("new-session", "-d", "-s", name, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h),
-		"env", "TERM=xterm-256color", "LANG=C.UTF-8", "sh", "-c", script)
-	return &pane{tm: tm, name: name}
-}
-
-func (p *pane) capture() string { return p.tm.run("capture-pane", "-p", "-t", p.name) }
-
-func (p *pane) send(keys ...string) {
-	p.tm.t.Helper()
-	p.tm.run(append([]string{"send-keys", "-t", p.name}, keys...)...)
-}
-
-func (p *pane) typeText(s string) {
-	p.tm.t.Helper()
-	p.tm.run("send-keys", "-t", p.name, "-l", s)
-}
-
-// waitFor polls the pane until it shows every want, for up to 15s.
-func (p *pane) waitFor(want ...string) string {
-	p.tm.t.Helper()
-	return p.waitForWithin(15*time.Second, want...)
-}
-
-func (p *pane) waitForWithin(d time.Duration, want ...string) string {
-	p.tm.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		screen := p.capture()
-		ok := true
-		for _, w := range want {
-			ok = ok && strings.Contains(screen, w)
-		}
-		if ok {
-			return screen
-		}
-		if time.Now().After(deadline) {
-			p.tm.t.Fatalf("pane %s never showed %q; it shows:\n%s", p.name, want, redactSecrets(screen))
-		}
-		time.Sleep(40 * time.Millisecond)
-	}
+	return strings.Join(q, " ")
 }
 
 // createKeyInWizard types through the creation wizard and returns the
 // Client ID and secret read off the reveal screen, leaving it with "I have
 // stored it".
-func (p *pane) createKeyInWizard(name, query, mutation string) (string, string) {
-	p.tm.t.Helper()
-	p.send("n")
-	p.waitFor("Key name")
-	p.typeText(name)
-	p.send("Enter")
-	p.waitFor("[x] Read")
-	p.send("Down", "Space", "Enter") // + write
-	p.waitFor("Query allocation")
-	p.typeText(query)
-	p.send("Enter")
-	p.waitFor("Mutation allocation")
-	p.typeText(mutation)
-	p.send("Enter")
-	p.waitFor("Review", "read, write")
-	p.send("Enter")
-	screen := p.waitFor("New API key created", "shown only once")
+func createKeyInWizard(t *testing.T, p *tmuxtest.Session, name, query, mutation string) (string, string) {
+	t.Helper()
+	p.Send("n")
+	p.WaitFor("Key name")
+	p.Type(name)
+	p.Send("Enter")
+	p.WaitFor("[x] Read")
+	p.Send("Down", "Space", "Enter") // + write
+	p.WaitFor("Query allocation")
+	p.Type(query)
+	p.Send("Enter")
+	p.WaitFor("Mutation allocation")
+	p.Type(mutation)
+	p.Send("Enter")
+	p.WaitFor("Review", "read, write")
+	p.Send("Enter")
+	screen := p.WaitFor("New API key created", "shown only once")
 	id, secret := clientIDRE.FindString(screen), secretRE.FindString(screen)
 	if id == "" || secret == "" {
-		p.tm.t.Fatalf("no Client ID or secret on the reveal screen:\n%s", redactSecrets(screen))
+		t.Fatalf("no Client ID or secret on the reveal screen:\n%s", redactSecrets(screen))
 	}
-	p.send("Tab", "Tab", "Enter") // I have stored it
-	p.waitFor(name)
+	p.Send("Tab", "Tab", "Enter") // I have stored it
+	p.WaitFor(name)
 	return id, secret
 }
 
@@ -328,6 +258,7 @@ func keysOf(t *testing.T, bin, db, account string) listedKeys {
 // client's exit status and message; SIGTERM ends the live session with a
 // line and stops the server within a few seconds.
 func TestSSHEndToEnd(t *testing.T) {
+	t.Parallel()
 	needSSHTools(t)
 	bin := servertest.Binary(t)
 	dir := t.TempDir()
@@ -343,16 +274,15 @@ func TestSSHEndToEnd(t *testing.T) {
 	if srv.hostKeyState != "generated now" {
 		t.Errorf("first start: host key %s, want generated now", srv.hostKeyState)
 	}
-	tm := newTmuxServer(t)
-	a := tm.ssh("alice", 80, 24, sshArgs(srv.port, alice))
-	b := tm.ssh("bob", 80, 24, sshArgs(srv.port, bob))
-	a.waitFor("account default", "You have no API keys yet")
-	b.waitFor("account acme", "You have no API keys yet")
+	a := sshPane(t, 80, 24, sshArgs(srv.port, alice))
+	b := sshPane(t, 80, 24, sshArgs(srv.port, bob))
+	a.WaitFor("account default", "You have no API keys yet")
+	b.WaitFor("account acme", "You have no API keys yet")
 
 	// alice creates a key; the CLI sees it in her account only, the secret
 	// works, and the audit log names her SSH key.
-	id, secret := a.createKeyInWizard("E2E-SSH-Key", "250", "25")
-	a.waitFor("1–1 of 1 key")
+	id, secret := createKeyInWizard(t, a, "E2E-SSH-Key", "250", "25")
+	a.WaitFor("1–1 of 1 key")
 	if _, code := keydeckCLI(t, bin, db, secret+"\n", "verify", "--client-id", id, "--secret", "-", "--op", "write"); code != 0 {
 		t.Errorf("verify with the secret revealed over SSH: exit %d, want 0", code)
 	}
@@ -366,18 +296,24 @@ func TestSSHEndToEnd(t *testing.T) {
 		t.Errorf("the audit log does not name alice's SSH key (%s):\n%s", aliceFP, audit)
 	}
 
-	// bob creates his own; neither session shows the other's key.
-	bobID, _ := b.createKeyInWizard("Acme-SSH-Key", "40", "4")
+	// bob creates his own; neither session shows the other's key. A read
+	// verified with each secret after that shows up as 1 query unit used:
+	// the list was reloaded since bob's key was created.
+	bobID, bobSecret := createKeyInWizard(t, b, "Acme-SSH-Key", "40", "4")
 	if theirs := keysOf(t, bin, db, "acme"); len(theirs.Keys) != 1 || theirs.Keys[0].ClientID != bobID {
 		t.Errorf("keys list --json of acme: %+v", theirs)
 	}
-	a.send("r")
-	b.send("r")
-	time.Sleep(500 * time.Millisecond)
-	if s := a.waitFor("1–1 of 1 key", "E2E-SSH-Key"); strings.Contains(s, "Acme-SSH-Key") {
+	for _, k := range [][2]string{{id, secret}, {bobID, bobSecret}} {
+		if _, code := keydeckCLI(t, bin, db, k[1]+"\n", "verify", "--client-id", k[0], "--secret", "-", "--op", "read"); code != 0 {
+			t.Errorf("verify read of %s: exit %d, want 0", k[0], code)
+		}
+	}
+	a.Send("r")
+	b.Send("r")
+	if s := a.WaitFor("1–1 of 1 key", "E2E-SSH-Key", "1/250"); strings.Contains(s, "Acme-SSH-Key") {
 		t.Errorf("alice's session shows acme's key:\n%s", redactSecrets(s))
 	}
-	if s := b.waitFor("1–1 of 1 key", "Acme-SSH-Key"); strings.Contains(s, "E2E-SSH-Key") {
+	if s := b.WaitFor("1–1 of 1 key", "Acme-SSH-Key", "1/40"); strings.Contains(s, "E2E-SSH-Key") {
 		t.Errorf("bob's session shows the default account's key:\n%s", redactSecrets(s))
 	}
 
@@ -390,15 +326,15 @@ func TestSSHEndToEnd(t *testing.T) {
 
 	// A resize is followed: 160 columns show the Last used column and
 	// whole Client IDs.
-	tm.run("resize-window", "-t", "alice", "-x", "160", "-y", "45")
-	a.waitFor("Last used", id)
-	tm.run("resize-window", "-t", "alice", "-x", "80", "-y", "24")
-	if s := a.waitFor("E2E-SSH-Key"); strings.Contains(s, "Last used") {
+	a.Resize(160, 45)
+	a.WaitFor("Last used", id)
+	a.Resize(80, 24)
+	if s := a.WaitFor("E2E-SSH-Key"); strings.Contains(s, "Last used") {
 		t.Errorf("back at 80 columns the wide layout remains:\n%s", redactSecrets(s))
 	}
 
-	a.send("q")
-	a.waitFor("SSH-EXITED 0")
+	a.Send("q")
+	a.WaitFor("SSH-EXITED 0")
 
 	// Refused: an unregistered key, a password, no PTY, a command.
 	refused := func(what string, stderr string, want ...string) {
@@ -446,8 +382,8 @@ func TestSSHEndToEnd(t *testing.T) {
 
 	// SIGTERM: bob's session (in the wizard) ends with a line and exit 1,
 	// the server stops within a few seconds.
-	b.send("n")
-	b.waitFor("Key name")
+	b.Send("n")
+	b.WaitFor("Key name")
 	start := time.Now()
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -461,7 +397,7 @@ func TestSSHEndToEnd(t *testing.T) {
 		t.Fatalf("keydeck serve still running 5s after SIGTERM:\n%s", redactSecrets(srv.stderr.String()))
 	}
 	t.Logf("serve stopped %s after SIGTERM", time.Since(start).Round(time.Millisecond))
-	screen := b.waitForWithin(5*time.Second, "SSH-EXITED 1")
+	screen := b.Within(5 * time.Second).WaitFor("SSH-EXITED 1")
 	if !strings.Contains(strings.Join(strings.Fields(screen), " "), msgClosing) {
 		t.Errorf("bob's terminal after SIGTERM does not say why:\n%s", redactSecrets(screen))
 	}
@@ -481,6 +417,7 @@ func TestSSHEndToEnd(t *testing.T) {
 // next start, where a client that pinned the printed key connects and one
 // that pinned another key is stopped.
 func TestSSHHostKey(t *testing.T) {
+	t.Parallel()
 	needSSHTools(t)
 	bin := servertest.Binary(t)
 	dir := t.TempDir()

@@ -9,6 +9,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -86,6 +87,13 @@ func newSSHEnv(t *testing.T, tweak func(*Config)) *sshEnv {
 		}
 	})
 	return e
+}
+
+// sessions is how many sessions the server is running.
+func (e *sshEnv) sessions() int {
+	e.srv.mu.Lock()
+	defer e.srv.mu.Unlock()
+	return len(e.srv.sessions)
 }
 
 // newUserKey makes an Ed25519 key pair for a client.
@@ -183,24 +191,32 @@ func startTerm(t *testing.T, sess *gossh.Session, w, h int) *sshTerm {
 	return tm
 }
 
-// screen is everything shown so far, as text.
-func (tm *sshTerm) screen() string { return ansi.Strip(tm.out.String()) }
-
-// waitFor polls the output until it holds every want, for up to 10s.
+// waitFor waits until the screen holds every want.
 func (tm *sshTerm) waitFor(want ...string) string {
+	tm.t.Helper()
+	return tm.wait(fmt.Sprintf("%q", want), func(out string) bool {
+		s := ansi.Strip(out)
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// wait polls the raw output (escape sequences and all) until ok accepts
+// it, for up to 10s, and returns the screen.
+func (tm *sshTerm) wait(what string, ok func(out string) bool) string {
 	tm.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		s := tm.screen()
-		ok := true
-		for _, w := range want {
-			ok = ok && strings.Contains(s, w)
-		}
-		if ok {
-			return s
+		out := tm.out.String()
+		if ok(out) {
+			return ansi.Strip(out)
 		}
 		if time.Now().After(deadline) {
-			tm.t.Fatalf("the session never showed %q; it showed:\n%s\nstderr: %s", want, redactSecrets(lastChars(s, 3000)), tm.errOut.String())
+			tm.t.Fatalf("the session never showed %s; it showed:\n%s\nstderr: %s", what, redactSecrets(lastChars(ansi.Strip(out), 3000)), tm.errOut.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -79,8 +79,8 @@ func TestSSHPanicEndsOneSession(t *testing.T) {
 	// The others go on, and the server takes new sessions.
 	b.send("n")
 	b.waitFor("Key name")
-	if n := e.srv.Sessions(); n != 1 {
-		t.Errorf("Sessions() = %d, want 1 (the slots of the panicked ones are back)", n)
+	if n := e.sessions(); n != 1 {
+		t.Errorf("%d sessions, want 1 (the slots of the panicked ones are back)", n)
 	}
 	d := e.open(alice, 80, 24)
 	d.waitFor("You have no API keys yet")

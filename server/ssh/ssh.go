@@ -145,7 +145,6 @@ type Server struct {
 	grace        time.Duration
 	tuiOpt       tui.Options
 	srv          *ssh.Server
-	hostKey      gossh.PublicKey
 	dropLog      logLimiter
 
 	mu        sync.Mutex
@@ -180,7 +179,6 @@ func New(cfg Config) (*Server, error) {
 		maxPerSource: cmp.Or(cfg.MaxUnauthenticatedPerSource, DefaultMaxUnauthenticatedPerSource),
 		grace:        cmp.Or(cfg.ShutdownGrace, defaultShutdownGrace),
 		tuiOpt:       cfg.TUI,
-		hostKey:      cfg.HostKey.PublicKey(),
 		sessions:     map[ssh.Session]*sshSession{},
 		conns:        map[*trackedConn]struct{}{},
 		pending:      list.New(),
@@ -236,10 +234,6 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// HostKey is the server's public host key (print its fingerprint so users
-// can pin it).
-func (s *Server) HostKey() gossh.PublicKey { return s.hostKey }
-
 // Serve accepts connections on ln until Shutdown. Like the HTTP listeners
 // it then returns http.ErrServerClosed, so callers treat them alike.
 func (s *Server) Serve(ln net.Listener) error {
@@ -255,13 +249,6 @@ func (s *Server) Serve(ln net.Listener) error {
 		return http.ErrServerClosed
 	}
 	return err
-}
-
-// Sessions is how many sessions are running.
-func (s *Server) Sessions() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sessions)
 }
 
 // Shutdown stops accepting, quits every session's program (each client

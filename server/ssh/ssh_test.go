@@ -2,11 +2,19 @@ package ssh
 
 // Unit tests of the SSH server: wish's testsession clients against the real
 // server on a real SQLite database.
+//
+// Tests that each have their own server run in parallel (t.Parallel).
+// Three stay sequential, so they run alone, before the parallel ones
+// resume: TestSSHIdleTimeout (a session typed into every 50ms must not look
+// idle after 400ms), TestSSHShutdown (clients must hang up within the
+// grace) and TestSSHDroppedSessions (it counts the whole process's
+// goroutines and open files).
 
 import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -25,6 +33,7 @@ import (
 
 // Each key opens its own account's screen, and only that one.
 func TestSSHOpensTheKeysAccount(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, nil)
 	alice, bob := newUserKey(t), newUserKey(t)
 	e.register("default", alice)
@@ -42,8 +51,8 @@ func TestSSHOpensTheKeysAccount(t *testing.T) {
 	if strings.Contains(sb, "Only-Default") {
 		t.Errorf("acme's session shows the default account's key:\n%s", sb)
 	}
-	if n := e.srv.Sessions(); n != 2 {
-		t.Errorf("Sessions() = %d, want 2", n)
+	if n := e.sessions(); n != 2 {
+		t.Errorf("%d sessions, want 2", n)
 	}
 	ta.send("q")
 	tb.send("q")
@@ -57,6 +66,7 @@ func TestSSHOpensTheKeysAccount(t *testing.T) {
 // Unregistered keys, passwords and keyboard-interactive are refused; the
 // refused key is named in a banner.
 func TestSSHRefusesWhatIsNotARegisteredKey(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, nil)
 	e.register("default", newUserKey(t))
 	stranger := newUserKey(t)
@@ -94,6 +104,7 @@ func TestSSHRefusesWhatIsNotARegisteredKey(t *testing.T) {
 // A removed key is refused on the next connection, and a session that
 // starts after its key was removed is refused too.
 func TestSSHRemovedKeyIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, nil)
 	alice := newUserKey(t)
 	fp := e.register("default", alice)
@@ -137,6 +148,7 @@ func TestSSHRemovedKeyIsRefused(t *testing.T) {
 // Without a PTY, with a command, or asking for a subsystem: one line and a
 // non-zero exit, or a refusal by the protocol.
 func TestSSHServesOnlyTheUI(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, nil)
 	alice := newUserKey(t)
 	e.register("default", alice)
@@ -197,13 +209,14 @@ func TestSSHServesOnlyTheUI(t *testing.T) {
 	if err := sess.RequestSubsystem("sftp"); err == nil {
 		t.Error("the sftp subsystem was accepted")
 	}
-	if n := e.srv.Sessions(); n != 0 {
-		t.Errorf("Sessions() = %d after refusals, want 0", n)
+	if n := e.sessions(); n != 0 {
+		t.Errorf("%d sessions after refusals, want 0", n)
 	}
 }
 
 // No port forwarding either way, no other channel types.
 func TestSSHForwardsNothing(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, nil)
 	alice := newUserKey(t)
 	e.register("default", alice)
@@ -248,6 +261,7 @@ func TestSSHForwardsNothing(t *testing.T) {
 // key, copy goes out as OSC 52 to the client and never to the server's
 // clipboard, and a window change redraws at the new size.
 func TestSSHWizardAuditAndClipboard(t *testing.T) {
+	t.Parallel()
 	var serverClipboard atomic.Int32
 	e := newSSHEnv(t, func(c *Config) {
 		// What a local TUI would use; the server must override it.
@@ -277,13 +291,7 @@ func TestSSHWizardAuditAndClipboard(t *testing.T) {
 	}
 	tm.send("c")
 	osc52 := "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte(secret))
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(tm.out.String(), osc52) {
-		if time.Now().After(deadline) {
-			t.Fatal("copy did not send the secret to the client as OSC 52")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	tm.wait("the secret sent to the client as OSC 52", func(out string) bool { return strings.Contains(out, osc52) })
 	if n := serverClipboard.Load(); n != 0 {
 		t.Errorf("the server's clipboard was written %d times", n)
 	}
@@ -296,13 +304,9 @@ func TestSSHWizardAuditAndClipboard(t *testing.T) {
 	if err := tm.sess.WindowChange(45, 160); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(5 * time.Second)
-	for !strings.Contains(ansi.Strip(tm.out.String()[mark:]), "Last used") {
-		if time.Now().After(deadline) {
-			t.Fatal("no wide frame after the window change")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	tm.wait("a wide frame after the window change", func(out string) bool {
+		return strings.Contains(ansi.Strip(out[mark:]), "Last used")
+	})
 
 	tm.send("q")
 	if code, _ := tm.exit(5 * time.Second); code != 0 {
@@ -335,6 +339,7 @@ func TestSSHWizardAuditAndClipboard(t *testing.T) {
 // At most MaxSessions run at once; the next one is told, and once one
 // ends there is room again.
 func TestSSHMaxSessions(t *testing.T) {
+	t.Parallel()
 	e := newSSHEnv(t, func(c *Config) { c.MaxSessions = 1 })
 	alice := newUserKey(t)
 	e.register("default", alice)
@@ -364,19 +369,42 @@ func TestSSHIdleTimeout(t *testing.T) {
 	e.register("default", alice)
 
 	busy := e.open(alice, 80, 24)
+	// Type into busy every idle/8 from the start (the pace is what is
+	// tested; a key every 50ms leaves room for a slow machine) until quiet
+	// has been closed.
+	stop, stopped := make(chan struct{}), make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(idle / 8)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				stopped <- nil
+				return
+			case <-tick.C:
+			}
+			if _, err := io.WriteString(busy.stdin, "r"); err != nil { // refresh: harmless input
+				stopped <- err
+				return
+			}
+		}
+	}()
 	busy.waitFor("You have no API keys yet")
 	quiet := e.open(alice, 80, 24)
 	quiet.waitFor("You have no API keys yet")
-	start := time.Now()
-	for time.Since(start) < 3*idle {
-		busy.send("r") // refresh: harmless input
-		time.Sleep(idle / 4)
+	// quiet is closed about idle after it started; busy, older and typed
+	// into all along, is still open then.
+	select {
+	case err := <-quiet.done:
+		quiet.done <- err
+	case err := <-stopped:
+		t.Fatalf("a session with input was closed as idle (typing: %v)", err)
+	case <-time.After(10 * idle):
+		t.Fatal("a session without input is still open after 10× the idle timeout")
 	}
-	if busy.ended() {
-		t.Fatal("a session with input was closed as idle")
-	}
-	if !quiet.ended() {
-		t.Fatal("a session without input is still open after 3× the idle timeout")
+	close(stop)
+	if err := <-stopped; err != nil || busy.ended() {
+		t.Fatalf("a session with input was closed as idle (typing: %v)", err)
 	}
 	if code, stderr := quiet.exit(time.Second); code != 1 || stderr != fmt.Sprintf(msgIdle, idle)+"\r\n" {
 		t.Errorf("idle session: exit %d, stderr %q", code, stderr)
@@ -390,7 +418,12 @@ func TestSSHIdleTimeout(t *testing.T) {
 // that never opened a session, refuses new ones, and returns in a few
 // seconds.
 func TestSSHShutdown(t *testing.T) {
-	e := newSSHEnv(t, func(c *Config) { c.ShutdownGrace = 500 * time.Millisecond })
+	// Not parallel, and a grace of 1s: the sessions' programs must quit
+	// and their clients hang up within the grace, which at load 10 on two
+	// cores, beside other tests, 500ms was not. The connection without a
+	// session holds Shutdown for the whole grace, so it is the test's
+	// length.
+	e := newSSHEnv(t, func(c *Config) { c.ShutdownGrace = time.Second })
 	alice, bob := newUserKey(t), newUserKey(t)
 	e.register("default", alice)
 	e.register("acme", bob)
@@ -436,8 +469,8 @@ func TestSSHShutdown(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Error("the connection without a session is still open")
 	}
-	if n := e.srv.Sessions(); n != 0 {
-		t.Errorf("Sessions() = %d after Shutdown", n)
+	if n := e.sessions(); n != 0 {
+		t.Errorf("%d sessions after Shutdown", n)
 	}
 	if c, err := net.DialTimeout("tcp", e.addr, time.Second); err == nil {
 		c.Close()

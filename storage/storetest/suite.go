@@ -1028,7 +1028,10 @@ func (s *suite) children(mode string, n int, env map[string]string) []int64 {
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+regexp.QuoteMeta(top)+"$", "-test.count=1")
 			cmd.Env = append(os.Environ(), childEnv+"="+mode, "KEYDECK_STORETEST_DB="+s.path,
 				"KEYDECK_STORETEST_NOW="+strconv.FormatInt(s.clock.Now().UnixNano(), 10),
-				"KEYDECK_STORETEST_CHILD_NO="+strconv.Itoa(i))
+				"KEYDECK_STORETEST_CHILD_NO="+strconv.Itoa(i),
+				// Under -race a child would sleep a second at exit
+				// (atexit_sleep_ms) before the parent could read its count.
+				"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=50"))
 			for k, v := range env {
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}

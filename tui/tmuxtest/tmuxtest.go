@@ -1,7 +1,7 @@
 // Package tmuxtest drives a terminal program in a detached tmux pane for
 // end-to-end tests: start a command at a given size, send keys, read the
 // pane, wait (with a deadline, polling at a short interval) until it shows
-// something, resize it. Each Session runs on its own tmux server (-L), which
+// something, resize it, find its process. Each Session runs on its own tmux server (-L), which
 // t.Cleanup kills; when the test has failed, the pane is logged first,
 // through the Session's redaction, so secrets never reach the output.
 //
@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,27 @@ func (s *Session) Type(text string) {
 func (s *Session) Capture() string {
 	s.t.Helper()
 	return s.run("capture-pane", "-p", "-t", s.target)
+}
+
+// Within returns the session with waits of d instead of its timeout, for
+// one check that must happen sooner (or may take longer) than the rest:
+// s.Within(5*time.Second).WaitFor("EXITED").
+func (s *Session) Within(d time.Duration) *Session {
+	c := *s
+	c.timeout = d
+	return &c
+}
+
+// PID is the process id of the pane's command (the sh -c, or what it
+// execs), to kill it the hard way.
+func (s *Session) PID() int {
+	s.t.Helper()
+	out := strings.TrimSpace(s.run("display-message", "-p", "-t", s.target, "#{pane_pid}"))
+	pid, err := strconv.Atoi(out)
+	if err != nil {
+		s.t.Fatalf("tmux pane_pid: %q: %v", out, err)
+	}
+	return pid
 }
 
 // Resize sets the pane to width×height.

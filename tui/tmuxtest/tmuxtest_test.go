@@ -1,8 +1,10 @@
 package tmuxtest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSessionTypesWaitsAndResizes(t *testing.T) {
@@ -16,5 +18,16 @@ func TestSessionTypesWaitsAndResizes(t *testing.T) {
 	pane := s.Wait("the new size", func(p string) bool { return strings.Contains(p, "12 60") })
 	if !strings.Contains(pane, "got:hello") {
 		t.Fatalf("pane lost its text:\n%s", pane)
+	}
+}
+
+// PID is the pane's command (here the sh that prints its own $$); Within
+// waits with its own deadline and leaves the session's alone.
+func TestSessionPIDAndWithin(t *testing.T) {
+	s := Start(t, 40, 10, `echo "pid:$$"; sleep 30`, WithTimeout(time.Minute))
+	want := fmt.Sprintf("pid:%d", s.PID())
+	s.Within(5 * time.Second).WaitFor(want)
+	if c := s.Within(2 * time.Second); c.timeout != 2*time.Second || s.timeout != time.Minute {
+		t.Fatalf("Within: copy waits %s, original %s; want 2s and 1m", c.timeout, s.timeout)
 	}
 }
