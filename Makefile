@@ -10,7 +10,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # The race detector is on: the store, the server and the TUI are concurrent.
 TESTFLAGS ?= -race -timeout 15m
 
-.PHONY: run test build lint bench fuzz
+.PHONY: run test build lint bench bench-pair fuzz
 
 ## run: the terminal UI on the default database (ARGS='--db x.db' to choose)
 run:
@@ -52,3 +52,13 @@ fuzz:
 bench: build
 	$(GO) build -o bin/keydeck-bench ./cmd/keydeck-bench
 	bin/keydeck-bench -keydeck $(BIN) $(BENCHFLAGS)
+
+## bench-pair: this build against another in paired rounds (durability
+## normal, 64 connections, 12 rounds of 3 s): AGAINST=bin/keydeck-other,
+## or AGAINST_ENV=GOMAXPROCS=2 to run the same build differently.
+AGAINST     ?=
+AGAINST_ENV ?=
+bench-pair: build
+	$(GO) build -o bin/keydeck-bench ./cmd/keydeck-bench
+	bin/keydeck-bench -keydeck $(BIN) -against '$(AGAINST)' -against-env '$(AGAINST_ENV)' \
+		-conns 64 -rounds 12 -duration 3s -warmup 1s $(BENCHFLAGS)

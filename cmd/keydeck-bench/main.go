@@ -20,6 +20,13 @@
 // trial each: normal/64 at 0.78 of bare without, 0.84 with, and keydeck's
 // CPU per request up 10–40% in the rounds hit without.)
 //
+// With -against OTHER (a second build; -against-env K=V runs it with that
+// environment, e.g. GOMAXPROCS=2) it measures two keydeck builds in
+// durability normal side by side with the bare handler instead, in paired
+// rounds, and prints how often and by how much the first was ahead: how
+// the optimisations listed in the README's performance section were kept
+// or dropped (make bench-pair AGAINST=bin/keydeck-variant).
+//
 // The bare handler is this program run as "keydeck-bench bare ADDR".
 package main
 
@@ -87,6 +94,11 @@ type config struct {
 	threads  int
 	rounds   int
 	keep     bool
+	conns    []int
+	// against is a second keydeck build to compare with the first in
+	// paired rounds (both durability normal) instead of checking targets.
+	against    string
+	againstEnv []string
 }
 
 func run() (int, error) {
@@ -98,14 +110,32 @@ func run() (int, error) {
 	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured wrk run before each server's measurements")
 	flag.IntVar(&c.threads, "threads", 2, "wrk threads")
 	flag.BoolVar(&c.keep, "keep", false, "keep the benchmark folder")
+	conns := flag.String("conns", "8,64", "wrk connection counts, comma-separated")
+	flag.StringVar(&c.against, "against", "", "a second keydeck binary: measure it against -keydeck in paired rounds (durability normal) instead of checking the targets")
+	againstEnv := flag.String("against-env", "", "environment for the -against server, comma-separated K=V (e.g. GOMAXPROCS=2); -against defaults to -keydeck")
 	flag.Parse()
+	for _, f := range strings.Split(*conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return 0, fmt.Errorf("-conns %q: want connection counts such as 8,64", *conns)
+		}
+		c.conns = append(c.conns, n)
+	}
+	if *againstEnv != "" {
+		c.againstEnv = strings.Split(*againstEnv, ",")
+		if c.against == "" {
+			c.against = c.keydeck
+		}
+	}
 
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
 		return 0, errors.New("wrk is not installed (Debian: apt-get install -y wrk)")
 	}
-	if _, err := os.Stat(c.keydeck); err != nil {
-		return 0, fmt.Errorf("keydeck binary %s: %v (run make build, or pass -keydeck)", c.keydeck, err)
+	for _, bin := range []string{c.keydeck, c.against} {
+		if _, err := os.Stat(bin); bin != "" && err != nil {
+			return 0, fmt.Errorf("keydeck binary %s: %v (run make build, or pass -keydeck)", bin, err)
+		}
 	}
 	if c.dir == "" {
 		if c.dir, err = os.MkdirTemp("", "keydeck-bench-"); err != nil {
@@ -141,46 +171,50 @@ func run() (int, error) {
 	}
 	b := &bench{c: c, wrk: wrk, script: script}
 
-	// Each durability mode gets its own copy of the database, so the three
+	// Each keydeck server gets its own copy of the database, so the
 	// servers can run side by side and the measurements interleave.
-	dbs := map[string]string{}
-	for _, d := range []string{"normal", "strict"} {
-		dbs[d] = filepath.Join(c.dir, d+".db")
-		if err := copyFile(dbPath, dbs[d]); err != nil {
-			return 0, err
-		}
+	servers := []benchServer{{name: "bare"}, {name: "normal", bin: c.keydeck, durability: "normal"}, {name: "strict", bin: c.keydeck, durability: "strict"}}
+	if c.against != "" {
+		servers = []benchServer{{name: "bare"}, {name: "A", bin: c.keydeck, durability: "normal"}, {name: "B", bin: c.against, durability: "normal", env: c.againstEnv}}
 	}
 	addrs := map[string]string{}
-	procs := map[string]*exec.Cmd{}
-	cmd, addr, err := startProc(exec.Command(self, "bare", "127.0.0.1:0"), "bare listening on ", io.Discard)
-	if err != nil {
-		return 0, err
-	}
-	defer stop(cmd)
-	addrs["bare"] = addr
-	for _, d := range []string{"normal", "strict"} {
-		logf, err := os.Create(filepath.Join(c.dir, "serve-"+d+".log"))
+	for i := range servers {
+		sv := &servers[i]
+		if sv.bin == "" {
+			cmd, addr, err := startProc(exec.Command(self, "bare", "127.0.0.1:0"), "bare listening on ", io.Discard)
+			if err != nil {
+				return 0, err
+			}
+			defer stop(cmd)
+			addrs[sv.name] = addr
+			continue
+		}
+		sv.db = filepath.Join(c.dir, sv.name+".db")
+		if err := copyFile(dbPath, sv.db); err != nil {
+			return 0, err
+		}
+		logf, err := os.Create(filepath.Join(c.dir, "serve-"+sv.name+".log"))
 		if err != nil {
 			return 0, err
 		}
 		defer logf.Close()
-		cmd := exec.Command(c.keydeck, "serve", "--db", dbs[d], "--http", "127.0.0.1:0", "--durability", d)
-		cmd.Env = append(os.Environ(), "KEYDECK_REMOTE=", "KEYDECK_DB=")
+		cmd := exec.Command(sv.bin, "serve", "--db", sv.db, "--http", "127.0.0.1:0", "--durability", sv.durability)
+		cmd.Env = append(append(os.Environ(), "KEYDECK_REMOTE=", "KEYDECK_DB="), sv.env...)
 		cmd, addr, err := startProc(cmd, "HTTP API listening on http://", logf)
 		if err != nil {
 			return 0, err
 		}
 		defer stop(cmd)
-		addrs[d], procs[d] = addr, cmd
+		addrs[sv.name], sv.proc = addr, cmd
 	}
 	answered := map[string]int64{}
-	for _, name := range servers {
-		fmt.Fprintf(os.Stderr, "%s on %s: warm-up %s\n", name, addrs[name], c.warmup)
-		r, err := b.wrkRun(addrs[name], 64, c.warmup)
+	for _, sv := range servers {
+		fmt.Fprintf(os.Stderr, "%s on %s: warm-up %s\n", sv.name, addrs[sv.name], c.warmup)
+		r, err := b.wrkRun(addrs[sv.name], 64, c.warmup)
 		if err != nil {
 			return 0, err
 		}
-		answered[name] += r.requests
+		answered[sv.name] += r.requests
 	}
 	// Rounds: every server at every connection count, in an order that
 	// rotates from round to round; each keydeck run is compared with the
@@ -188,9 +222,9 @@ func run() (int, error) {
 	// (other work, thermal limits) moves both sides of a ratio together.
 	var rows []row
 	for round := range c.rounds {
-		for _, conns := range []int{8, 64} {
+		for _, conns := range c.conns {
 			for i := range servers {
-				name := servers[(i+round)%len(servers)]
+				name := servers[(i+round)%len(servers)].name
 				fmt.Fprintf(os.Stderr, "round %d/%d: %s, %d connections, %s\n", round+1, c.rounds, name, conns, c.duration)
 				r, err := b.wrkRun(addrs[name], conns, c.duration)
 				if err != nil {
@@ -205,21 +239,32 @@ func run() (int, error) {
 			}
 		}
 	}
-	code := report(os.Stdout, c, fs, rows)
+	var code int
+	if c.against != "" {
+		reportPaired(os.Stdout, c, fs, rows)
+	} else {
+		code = report(os.Stdout, c, fs, rows)
+	}
 	// Exactness: every allowed answer wrk saw is recorded (a few more may
 	// be, for requests wrk cut off at the end of a run). Counted once the
 	// server has shut down, from the database file alone.
-	for _, d := range []string{"normal", "strict"} {
-		stop(procs[d])
-		recorded, err := recordedUsage(dbs[d])
+	for _, sv := range servers {
+		if sv.proc == nil {
+			continue
+		}
+		stop(sv.proc)
+		recorded, err := recordedUsage(sv.db)
 		if err != nil {
 			return 0, err
 		}
-		ok := recorded >= answered[d]
-		fmt.Printf("%s: %d allowed answers seen by wrk, %d units recorded: %s\n", d, answered[d], recorded, verdict(ok))
+		ok := recorded >= answered[sv.name]
+		fmt.Printf("%s: %d allowed answers seen by wrk, %d units recorded: %s\n", sv.name, answered[sv.name], recorded, verdict(ok))
 		if !ok {
 			code = 1
 		}
+	}
+	if c.against != "" {
+		return code, nil
 	}
 	if code != 0 {
 		fmt.Println("\nFAIL: a SPEC §7 target was missed")
@@ -229,8 +274,14 @@ func run() (int, error) {
 	return code, nil
 }
 
-// servers are measured in this order (rotated each round).
-var servers = []string{"bare", "normal", "strict"}
+// benchServer is one of the servers measured side by side: the bare handler
+// (no bin) or a keydeck build with its own copy of the database.
+type benchServer struct {
+	name, bin, durability string
+	env                   []string
+	db                    string
+	proc                  *exec.Cmd
+}
 
 func copyFile(from, to string) error {
 	if _, err := os.Stat(from + "-wal"); err == nil {
@@ -495,8 +546,8 @@ func report(w io.Writer, c config, fs string, rows []row) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "server\tconns\treq/s\tp99\treq/s ÷ bare\tp99 ÷ bare\ttarget")
 	code := 0
-	for _, name := range servers {
-		for _, conns := range []int{8, 64} {
+	for _, name := range []string{"bare", "normal", "strict"} {
+		for _, conns := range c.conns {
 			k := key{name, conns}
 			label := "bare net/http"
 			if name != "bare" {
@@ -528,6 +579,48 @@ func report(w io.Writer, c config, fs string, rows []row) int {
 	tw.Flush()
 	fmt.Fprintln(w)
 	return code
+}
+
+// reportPaired prints two keydeck builds measured side by side: per
+// connection count, each build against the bare run of its round, and A
+// against B round by round (how often A was ahead).
+func reportPaired(w io.Writer, c config, fs string, rows []row) {
+	type key struct {
+		round, conns int
+	}
+	of := map[string]map[key]row{}
+	for _, r := range rows {
+		if of[r.server] == nil {
+			of[r.server] = map[key]row{}
+		}
+		of[r.server][key{r.round, r.conns}] = r
+	}
+	fmt.Fprintf(w, "\nPaired rounds, POST /v1/verify on loopback, durability normal: %d keys, database on %s, wrk %d threads, %d rounds of %s runs, %d CPUs\n",
+		numKeys, fs, c.threads, c.rounds, c.duration, runtime.NumCPU())
+	fmt.Fprintf(w, "A = %s\nB = %s %s\nmedians over the rounds (min–max in brackets)\n\n", c.keydeck, c.against, strings.Join(c.againstEnv, " "))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "conns\tbare req/s\tA ÷ bare\tB ÷ bare\tA ÷ B req/s\tA ahead\tA ÷ B p99")
+	for _, conns := range c.conns {
+		var bare, a, b, ab, abP99 []float64
+		ahead := 0
+		for round := range c.rounds {
+			k := key{round, conns}
+			ra, rb, r0 := of["A"][k], of["B"][k], of["bare"][k]
+			bare = append(bare, r0.rps)
+			a = append(a, ra.rps/r0.rps)
+			b = append(b, rb.rps/r0.rps)
+			ab = append(ab, ra.rps/rb.rps)
+			abP99 = append(abP99, float64(ra.p99)/float64(rb.p99))
+			if ra.rps > rb.rps {
+				ahead++
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%.0f\t%.2f\t%.2f\t%.3f [%.3f–%.3f]\t%d of %d\t%.2f [%.2f–%.2f]\n", conns, median(bare),
+			median(a), median(b), median(ab), slices.Min(ab), slices.Max(ab), ahead, c.rounds,
+			median(abP99), slices.Min(abP99), slices.Max(abP99))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
 }
 
 func median(v []float64) float64 {
