@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,27 @@ type Key struct {
 
 // Active reports whether the key can still be used.
 func (k Key) Active() bool { return k.Status == StatusActive }
+
+// CanChange is nil when the key may be edited, regenerated or revoked: it
+// must be active. The error is what every store and the CLI say.
+func (k Key) CanChange() error {
+	if !k.Active() {
+		return fmt.Errorf("%w: %q (%s)", ErrRevoked, k.Name, k.ClientID)
+	}
+	return nil
+}
+
+// CanRelease is nil when the key holds an allocation to release: it was
+// revoked with keep-allocation and not released since.
+func (k Key) CanRelease() error {
+	if k.Active() {
+		return fmt.Errorf("%w: %q is active (revoke it first)", ErrNotRevoked, k.Name)
+	}
+	if !k.KeepsAllocation {
+		return ErrNothingHeld
+	}
+	return nil
+}
 
 // Alloc is the allocation of one kind.
 func (k Key) Alloc(kind Kind) int64 {

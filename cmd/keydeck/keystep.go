@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/keydeck/keydeck/model"
@@ -50,24 +48,17 @@ const (
 	holdingKey         // release: revoked, still holding its allocation
 )
 
-// refuse is the store's refusal of a key that is not as need says, or nil.
-// The wording is the store's own (storage/sqlite refuses the same way
-// inside its transaction): checking first means nobody is asked to confirm
-// what cannot happen, and the line names the key in remote mode too, where
-// the server's problem does not.
+// refuse is the store's refusal of a key that is not as need says, or nil
+// (model.Key's rules, which the store applies inside its transaction):
+// checking first means nobody is asked to confirm what cannot happen, and
+// the line names the key in remote mode too, where the server's problem
+// does not.
 func refuse(k model.Key, need keyNeed) error {
 	switch need {
 	case activeKey:
-		if !k.Active() {
-			return fmt.Errorf("%w: %q (%s)", model.ErrRevoked, k.Name, k.ClientID)
-		}
+		return k.CanChange()
 	case holdingKey:
-		if k.Active() {
-			return fmt.Errorf("%w: %q is active (revoke it first)", model.ErrNotRevoked, k.Name)
-		}
-		if !k.KeepsAllocation {
-			return model.ErrNothingHeld
-		}
+		return k.CanRelease()
 	}
 	return nil
 }

@@ -365,10 +365,7 @@ func (s *accountStore) activeKey(ctx context.Context, tx dbtx, id string) (model
 	if err != nil {
 		return k, err
 	}
-	if !k.Active() {
-		return k, fmt.Errorf("%w: %q (%s)", model.ErrRevoked, k.Name, k.ClientID)
-	}
-	return k, nil
+	return k, k.CanChange()
 }
 
 // reload reads a key of this account by row id inside tx, pending usage
@@ -507,11 +504,8 @@ func (s *accountStore) ReleaseKey(ctx context.Context, id string) (model.Key, er
 		if err != nil {
 			return err
 		}
-		if k.Active() {
-			return fmt.Errorf("%w: %q is active (revoke it first)", model.ErrNotRevoked, k.Name)
-		}
-		if !k.KeepsAllocation {
-			return model.ErrNothingHeld
+		if err := k.CanRelease(); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE keys SET keeps_allocation = 0 WHERE id = ?`, k.ID); err != nil {
 			return err
