@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -22,19 +20,6 @@ import (
 	"github.com/keydeck/keydeck/server/ssh"
 	"github.com/keydeck/keydeck/storage/sqlite"
 )
-
-// spareP gives the server one more P (goroutines running Go code at once)
-// than Go's default, unless GOMAXPROCS is set. The store's writer spends
-// its time in SQLite, through cgo, and a goroutine in a cgo call keeps its
-// P until the scheduler takes it back (20 µs to 10 ms later): with two
-// CPUs, one of the two Ps could sit idle while verifications queued. make bench
-// on 2 CPUs, paired rounds: +1.8% verify throughput at 64 connections
-// (ahead in 11 of 12 rounds); a fourth P gained nothing more.
-func spareP() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
-	}
-}
 
 // maxSSHSessions bounds --ssh-max-sessions: each session is a whole
 // terminal UI in memory, and a figure beyond this is more likely a typo.
@@ -343,7 +328,6 @@ func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, cfg ssh.Conf
 // run serves every listener until the context ends (SIGINT, SIGTERM) or
 // one fails, then shuts them all down gracefully.
 func (a *app) run(ctx context.Context, dbPath, durability string, upstream *url.URL, ls []listener) error {
-	spareP()
 	errc := make(chan error, len(ls))
 	for _, l := range ls {
 		msg := fmt.Sprintf("keydeck: %s listening on %s", l.name, l.url)
