@@ -31,12 +31,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeBody answers with an encoded JSON body.
 func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	// Canonical keys assigned directly: no canonicalisation on the hot path.
+	h["Content-Type"] = jsonType
+	h["Cache-Control"] = noStore
+	h["X-Content-Type-Options"] = nosniff
 	w.WriteHeader(status)
 	w.Write(append(body, '\n'))
 }
+
+// Shared header values; net/http only reads them.
+var (
+	jsonType    = []string{"application/json"}
+	problemType = []string{api.ContentType}
+	noStore     = []string{"no-store"}
+	nosniff     = []string{"nosniff"}
+)
 
 // writeProblem answers with an RFC 9457 problem.
 func (s *Server) writeProblem(w http.ResponseWriter, p *api.Problem) {
@@ -52,9 +61,9 @@ func (s *Server) writeProblem(w http.ResponseWriter, p *api.Problem) {
 		panic(fmt.Sprintf("server: cannot encode a problem: %v", err))
 	}
 	h := w.Header()
-	h.Set("Content-Type", api.ContentType)
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = problemType
+	h["Cache-Control"] = noStore
+	h["X-Content-Type-Options"] = nosniff
 	if p.Status == http.StatusUnauthorized && p.Type == api.TypeUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="keydeck"`)
 	}

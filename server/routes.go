@@ -52,7 +52,24 @@ func Routes() []Route {
 // newMux registers every route, a 405 answer for the other methods of
 // each path, and a 404 answer for every other path and for a path not in
 // canonical form (never a redirect), all as problem+json.
-func (s *Server) newMux() http.Handler { return s.canonical(s.routeMux()) }
+//
+// POST /v1/verify, the hot path, is matched before the mux with the same
+// handler: the mux's pattern matching is about 2% of a verification's
+// CPU. A request the shortcut takes is one the mux would route there too
+// (same method, the exact clean path).
+func (s *Server) newMux() http.Handler {
+	mux, verify := s.routeMux()
+	h := s.canonical(mux)
+	const verifyPattern = "POST /v1/verify"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/verify" && r.URL.RawPath == "" {
+			r.Pattern = verifyPattern
+			verify.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 // canonical answers 404 for a path not in canonical form and hands the
 // rest to mux. The mux would answer an unclean path with a redirect to
@@ -74,9 +91,10 @@ func (s *Server) canonical(mux http.Handler) http.Handler {
 	})
 }
 
-// routeMux is the mux of every route.
-func (s *Server) routeMux() *http.ServeMux {
+// routeMux is the mux of every route, and the verify route's handler.
+func (s *Server) routeMux() (*http.ServeMux, http.Handler) {
 	mux := http.NewServeMux()
+	var verify http.Handler
 	allow := map[string][]string{}
 	var paths []string
 	for _, rt := range Routes() {
@@ -89,6 +107,9 @@ func (s *Server) routeMux() *http.ServeMux {
 		}
 		ih := s.metrics.instrument(rt.Pattern(), h)
 		mux.Handle(rt.Pattern(), ih)
+		if rt.OperationID == "verify" {
+			verify = ih
+		}
 		if _, ok := allow[rt.Path]; !ok {
 			paths = append(paths, rt.Path)
 		}
@@ -111,7 +132,7 @@ func (s *Server) routeMux() *http.ServeMux {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, api.NewProblem(http.StatusNotFound, api.TypeNoSuchEndpoint, "no such endpoint; see /openapi.json"))
 	})
-	return mux
+	return mux, verify
 }
 
 // cleanPath is the path ServeMux would redirect p to (net/http's own

@@ -3,9 +3,12 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/keydeck/keydeck/assets"
+	"github.com/keydeck/keydeck/model"
 )
 
 // TestRoutesMatchOpenAPI fails when the route table has a route the
@@ -59,5 +62,52 @@ func TestOpenAPIServed(t *testing.T) {
 	}
 	if ct := a.header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("content type %q", ct)
+	}
+}
+
+// The verify shortcut in front of the mux answers exactly what the mux
+// would: same status, same route pattern, for the usual request and for
+// near misses the mux must keep handling (other methods, unclean or
+// escaped paths, a trailing slash, a query string).
+func TestVerifyShortcutAgreesWithMux(t *testing.T) {
+	e := newEnv(t)
+	e.account("acme", 100, 100, 0, model.PeriodMonthly)
+	k, secret := e.key("acme", "k", model.PermRead, 50, 0)
+	body := `{"client_id":"` + k.ClientID + `","client_secret":"` + secret + `","operation":"read"}`
+	withPattern := func(h http.Handler, seen *string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r)
+			*seen = r.Pattern
+		})
+	}
+	mux, _ := e.srv.routeMux()
+	var viaShortcut, viaMux string
+	short := withPattern(e.srv.newMux(), &viaShortcut)
+	plain := withPattern(e.srv.canonical(mux), &viaMux)
+	for _, c := range []struct{ method, target string }{
+		{"POST", "/v1/verify"},
+		{"POST", "/v1/verify?x=1"},
+		{"GET", "/v1/verify"},
+		{"HEAD", "/v1/verify"},
+		{"PUT", "/v1/verify"},
+		{"POST", "/v1/verify/"},
+		{"POST", "//v1/verify"},
+		{"POST", "/v1/./verify"},
+		{"POST", "/v1/%76erify"},
+		{"POST", "/V1/verify"},
+	} {
+		var got, want *httptest.ResponseRecorder
+		for _, h := range []struct {
+			h   http.Handler
+			dst **httptest.ResponseRecorder
+		}{{short, &got}, {plain, &want}} {
+			r := httptest.NewRequest(c.method, c.target, strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			*h.dst = httptest.NewRecorder()
+			h.h.ServeHTTP(*h.dst, r)
+		}
+		if got.Code != want.Code || viaShortcut != viaMux {
+			t.Errorf("%s %s: shortcut %d %q, mux %d %q", c.method, c.target, got.Code, viaShortcut, want.Code, viaMux)
+		}
 	}
 }
