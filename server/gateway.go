@@ -177,29 +177,13 @@ func (t costTable) handler(r *http.Request) (int64, bool) {
 
 // canonPath checks the escaped path p, as it would go upstream, and
 // returns the form it goes upstream in (escapes of unreserved characters
-// decoded, other escapes in upper case; otherwise as sent: case,
-// ;parameters and a trailing slash are the upstream's business) and the
-// key credit costs match:
-//
-//   - each segment percent-decoded, its ;parameters cut and its spaces
-//     trimmed, then case-folded: Unicode simple folding (to the lower case
-//     of the orbit's smallest rune), dotted and dotless i (U+0130, U+0131)
-//     as i, fullwidth letters and digits as ASCII (upstreams that compare
-//     case-insensitively or per locale, or normalise Unicode, take those
-//     for the ASCII name);
-//   - no trailing slash ("/" for the root);
-//   - for matching only, a last segment with an extension ("media.json",
-//     "media.") also matches as the bare name, the higher price winning.
-//
-// A path is refused (bad says why) when an upstream could read it as
-// another path than its key says: an encoded /, \, ;, ? or # (%2F, %5C,
-// %3B, %3F, %23), a \ or #, a control character raw or encoded (%00),
-// invalid percent-encoding, double encoding (%25 and two hex digits), an
-// empty segment (//), a . or .. segment (also as %2E, "..;x" or ". "), a
-// segment that is empty but for ;parameters or spaces, fullwidth
-// punctuation, or bytes that are not UTF-8 once decoded (overlong forms
-// such as %C0%AE read as "." by some decoders). So every spelling of a
-// priced path is either priced or refused, and matching stays one pass.
+// decoded, other escapes in upper case, otherwise as sent) and the key
+// credit costs match: segments percent-decoded, ;parameters cut, spaces
+// trimmed, case-folded (Unicode simple folding, İ and ı as i, fullwidth as
+// ASCII), no trailing slash. A path an upstream could read as another path
+// than its key says is refused, bad saying why (the list is the README's,
+// under Server). So every spelling of a priced path is either priced or
+// refused, in one pass.
 func canonPath(p string) (fwd, key string, bad string) {
 	if p == "" || p[0] != '/' {
 		return "", "", "the path does not start with /"
