@@ -215,7 +215,7 @@ func canonPath(p string) (fwd, key string, bad string) {
 				case b < 0x20 || b == 0x7f:
 					return "", "", "the path has an encoded control character (such as %00)"
 				case b == ';' || b == '?' || b == '#':
-					return "", "", "the path has an encoded ;, ? or # (%3B, %3F, %23), which upstreams read differently"
+					return "", "", "the path has a # or an encoded ;, ? or # (%3B, %3F, %23), which upstreams read differently"
 				case b == '%' && i+4 < len(seg) && ishex(seg[i+3]) && ishex(seg[i+4]):
 					return "", "", "the path is percent-encoded twice (such as %252F)"
 				}

@@ -79,12 +79,16 @@ func (s *Server) newMux() http.Handler {
 // separator.
 func (s *Server) canonical(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// CONNECT is refused whatever its target, a path of the API
+		// included: this is an API, not a proxy.
+		if r.Method == http.MethodConnect {
+			s.writeProblem(w, api.NewProblem(http.StatusNotFound, api.TypeNoSuchEndpoint,
+				"CONNECT is not supported: this is an API, not a proxy; see /openapi.json"))
+			return
+		}
 		if p := r.URL.EscapedPath(); p != cleanPath(p) {
-			detail := "no such endpoint: the path is not in canonical form (no //, /./ or /../ segments); see /openapi.json"
-			if r.Method == http.MethodConnect {
-				detail = "CONNECT is not supported: this is an API, not a proxy; see /openapi.json"
-			}
-			s.writeProblem(w, api.NewProblem(http.StatusNotFound, api.TypeNoSuchEndpoint, detail))
+			s.writeProblem(w, api.NewProblem(http.StatusNotFound, api.TypeNoSuchEndpoint,
+				"no such endpoint: the path is not in canonical form (no //, /./ or /../ segments); see /openapi.json"))
 			return
 		}
 		mux.ServeHTTP(w, r)

@@ -73,6 +73,10 @@ func TestConnect404(t *testing.T) {
 	e := newEnv(t)
 	for _, raw := range []string{
 		"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+		// A path of the API is no exception (the mux would say 405).
+		"CONNECT /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n",
+		"CONNECT /v1/verify HTTP/1.1\r\nHost: x\r\n\r\n",
+		"CONNECT /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n",
 	} {
 		status, h, body := rawExchange(t, e.ts.Listener.Addr().String(), raw)
