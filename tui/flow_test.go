@@ -411,7 +411,7 @@ func TestFilterSortAndToggle(t *testing.T) {
 	if _, err := m.st.RevokeKey(bg, keys[0].ClientID, false); err != nil {
 		t.Fatal(err)
 	}
-	send(t, m, RefreshTickMsg{Seq: m.refreshSq})
+	send(t, m, RefreshTickMsg{Seq: m.refreshSeq})
 	if m.List().Visible() != 2 {
 		t.Fatalf("a key revoked elsewhere still listed after refresh (%d)", m.List().Visible())
 	}

@@ -57,12 +57,12 @@ type Model struct {
 	spinner spinner.Model
 	global  keys.Global
 
-	busy      int    // store calls in flight
-	busyLabel string // what the latest foreground call does
-	gen       int    // generation of the latest key load
-	loading   bool
-	lastLoad  time.Duration
-	refreshSq int
+	busy       int    // store calls in flight
+	busyLabel  string // what the latest foreground call does
+	gen        int    // generation of the latest key load
+	loading    bool
+	lastLoad   time.Duration
+	refreshSeq int
 
 	errText  string
 	errWhat  string // what failed, as given to setError
@@ -144,8 +144,8 @@ func (m *Model) scheduleRefresh() tea.Cmd {
 		return nil
 	}
 	d := max(m.opt.Refresh, 10*m.lastLoad)
-	m.refreshSq++
-	seq := m.refreshSq
+	m.refreshSeq++
+	seq := m.refreshSeq
 	return m.tick(d, func(time.Time) tea.Msg { return RefreshTickMsg{Seq: seq} })
 }
 
@@ -255,7 +255,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.spinner, cmd = m.spinner.Update(msg)
 		return cmd
 	case RefreshTickMsg:
-		if msg.Seq != m.refreshSq {
+		if msg.Seq != m.refreshSeq {
 			return nil
 		}
 		cmds := []tea.Cmd{m.scheduleRefresh()}
