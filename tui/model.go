@@ -215,7 +215,14 @@ func (m *Model) setInfo(s string) tea.Cmd {
 const loadKeys = "load the keys"
 
 func (m *Model) setError(what string, err error) {
-	m.errText, m.errWhat = errorText(what, err), what
+	m.setErrorText(errorText(what, err), what)
+}
+
+// setErrorText shows text on the status line as an error, in place of any
+// info line; what names the call that failed ("" when none did), for
+// clearing the error once that call succeeds.
+func (m *Model) setErrorText(text, what string) {
+	m.errText, m.errWhat = text, what
 	m.info = ""
 }
 
@@ -454,7 +461,7 @@ func (m *Model) openDetail(id string) tea.Cmd {
 // store answers (the form keeps what is typed meanwhile).
 func (m *Model) openWizard(id string) tea.Cmd {
 	if !m.c.HaveAccount {
-		m.errText, m.errWhat = "the account is still loading; try again in a moment", ""
+		m.setErrorText("the account is still loading; try again in a moment", "")
 		return nil
 	}
 	m.help.ShowAll = false
