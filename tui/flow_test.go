@@ -697,3 +697,24 @@ func TestEditFromTheListKeepsTypedAheadKeys(t *testing.T) {
 		t.Fatalf("edited key %q %v (%q)", got.Name, err, m.ErrorText())
 	}
 }
+
+// Keys typed ahead behind the one that ends the form are not lost: they
+// reach the screen shown next. Here the form, submitted unchanged, closes
+// and the enter typed after reaches the list and opens the key.
+func TestTypedAheadKeysAfterTheFormReachTheNextScreen(t *testing.T) {
+	m, _ := started(t, 80, 24)
+	k := createKeys(t, m.st, model.KeySpec{Name: "Ahead", Permissions: model.PermRead, QueryAlloc: 10})[0]
+	press(t, m, "r")
+	_, load := m.Update(keyMsg("e"))
+	if m.Screen() != ScreenWizard || !m.Wizard().Loading() {
+		t.Fatalf("e opened %v", m.Screen())
+	}
+	for range 5 { // name, permissions, query, mutation, review: unchanged, so it cancels
+		m.Update(keyMsg("enter"))
+	}
+	m.Update(keyMsg("enter")) // for the list: open the key
+	run(t, m, load)
+	if m.Screen() != ScreenDetail || m.Detail().ClientID() != k.ClientID {
+		t.Fatalf("the key typed after the form went to %v", m.Screen())
+	}
+}

@@ -561,13 +561,18 @@ func (m *Model) toScreen(msg tea.Msg) tea.Cmd {
 
 // settle handles the intent s raised, if any, now rather than through a
 // command: keys already queued behind the one that raised it must reach
-// the screen it opens (see common.Intents).
+// the screen it opens (see common.Intents). Keys s had typed ahead behind
+// that one (common.Leftovers) follow, as if just typed.
 func (m *Model) settle(s common.Component, cmd tea.Cmd) tea.Cmd {
 	in := s.TakeIntent()
 	if in == nil {
 		return cmd
 	}
-	return tea.Batch(cmd, m.update(in))
+	cmds := []tea.Cmd{cmd, m.update(in)}
+	for _, k := range common.TakeLeftovers(s) {
+		cmds = append(cmds, m.update(k))
+	}
+	return tea.Batch(cmds...)
 }
 
 // rootKeyMap is the active screen's help with the root's dismiss binding
