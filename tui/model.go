@@ -95,16 +95,8 @@ func New(ctx context.Context, st storage.Store, opt Options) *Model {
 	return m
 }
 
-func (m *Model) Account() model.Account { return m.c.Account }
-func (m *Model) ErrorText() string      { return m.errText }
-func (m *Model) InfoText() string       { return m.info }
-func (m *Model) Styles() styles.Styles  { return m.c.Styles }
-func (m *Model) Size() (w, h int)       { return m.width, m.height }
-func (m *Model) Loaded() bool           { return m.list.Snapshot() != nil }
-func (m *Model) LoadedAll() bool        { s := m.list.Snapshot(); return s != nil && s.Complete }
-func (m *Model) SetStyles(isDark bool)  { m.isDark = isDark; m.restyle() }
-func (m *Model) HelpShown() bool        { return m.help.ShowAll }
-func (m *Model) Quitting() bool         { return m.quitting }
+// Size is the window's size as last told.
+func (m *Model) Size() (w, h int) { return m.width, m.height }
 
 // Init loads the account and the first page of keys, asks the terminal for
 // its background and starts the refresh timer.
@@ -622,9 +614,6 @@ func (m *Model) View() tea.View {
 	v.SetContent(m.render())
 	return v
 }
-
-// Render is the frame as text (what View shows), for tests and benchmarks.
-func (m *Model) Render() string { return m.render() }
 
 func (m *Model) render() string {
 	var b strings.Builder

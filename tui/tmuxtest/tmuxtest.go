@@ -54,10 +54,6 @@ func WithTimeout(d time.Duration) Option { return func(s *Session) { s.timeout =
 // (failure messages, the dump on failure); use it to hide secrets.
 func WithRedact(f func(string) string) Option { return func(s *Session) { s.redact = f } }
 
-// WithEnv adds environment variables (KEY=value) to the command's, after
-// the defaults TERM=xterm-256color and LANG=C.UTF-8.
-func WithEnv(kv ...string) Option { return func(s *Session) { s.env = append(s.env, kv...) } }
-
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
 // Start runs command (through sh -c) in a detached pane of width×height.
