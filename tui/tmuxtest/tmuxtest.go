@@ -56,6 +56,14 @@ func WithRedact(f func(string) string) Option { return func(s *Session) { s.reda
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
+// secretLike is a Client Secret ("kds_" and base62), or enough of one
+// (20 characters on) that a cut-off secret is hidden too.
+var secretLike = regexp.MustCompile(`kds_[0-9A-Za-z]{20,}`)
+
+// Redact hides Client Secrets in s, so that test output (failure messages,
+// pane dumps) never prints one. Pass it to WithRedact for a session's panes.
+func Redact(s string) string { return secretLike.ReplaceAllString(s, "kds_[redacted]") }
+
 // Start runs command (through sh -c) in a detached pane of width×height.
 func Start(t testing.TB, width, height int, command string, opts ...Option) *Session {
 	t.Helper()
