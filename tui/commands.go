@@ -81,14 +81,17 @@ const firstPage = 100
 // opTimeout bounds one store call (one page, one write).
 const opTimeout = 30 * time.Second
 
-func (m *Model) opCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(m.ctx, opTimeout)
+// opCtx bounds one store call. Commands call it inside their closure, so
+// the clock starts when Bubble Tea runs the command, not when Update built
+// it, and a command that is never run holds no timer.
+func opCtx(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, opTimeout)
 }
 
 func (m *Model) loadAccount() tea.Cmd {
-	st := m.st
-	ctx, cancel := m.opCtx()
+	st, parent := m.st, m.ctx
 	return func() tea.Msg {
+		ctx, cancel := opCtx(parent)
 		defer cancel()
 		acc, err := st.Account(ctx)
 		return AccountLoadedMsg{Account: acc, Err: err}
@@ -106,7 +109,7 @@ func (m *Model) loadKeys(gen int, first bool) tea.Cmd {
 		start := time.Now()
 		var acc model.Account
 		if !first {
-			c, cancel := context.WithTimeout(ctx, opTimeout)
+			c, cancel := opCtx(ctx)
 			a, err := st.Account(c)
 			cancel()
 			if err != nil {
@@ -118,7 +121,7 @@ func (m *Model) loadKeys(gen int, first bool) tea.Cmd {
 		if first {
 			limit = min(pageSize, firstPage) // enough for the first frame
 		}
-		c, cancel := context.WithTimeout(ctx, opTimeout)
+		c, cancel := opCtx(ctx)
 		page, err := st.ListKeys(c, storage.ListOptions{IncludeRevoked: true, Sort: storage.SortCreated, Limit: limit})
 		cancel()
 		if err != nil {
@@ -161,7 +164,7 @@ func (m *Model) loadRest(gen int, acc model.Account, have *keylist.Snapshot, nex
 func morePages(ctx context.Context, st storage.Store, pageSize int, rows []keylist.Row, page storage.KeyPage) ([]keylist.Row, int, error) {
 	total := page.Total
 	for next := page.NextCursor; next != ""; {
-		c, cancel := context.WithTimeout(ctx, opTimeout)
+		c, cancel := opCtx(ctx)
 		p, err := st.ListKeys(c, storage.ListOptions{IncludeRevoked: true, Sort: storage.SortCreated, Limit: pageSize, Cursor: next})
 		cancel()
 		if err != nil {
@@ -176,9 +179,9 @@ func morePages(ctx context.Context, st storage.Store, pageSize int, rows []keyli
 }
 
 func (m *Model) loadDetail(id string) tea.Cmd {
-	st := m.st
-	ctx, cancel := m.opCtx()
+	st, parent := m.st, m.ctx
 	return func() tea.Msg {
+		ctx, cancel := opCtx(parent)
 		defer cancel()
 		k, err := st.GetKey(ctx, id)
 		if err != nil {
@@ -197,9 +200,9 @@ func (m *Model) loadDetail(id string) tea.Cmd {
 }
 
 func (m *Model) loadEditKey(id string) tea.Cmd {
-	st := m.st
-	ctx, cancel := m.opCtx()
+	st, parent := m.st, m.ctx
 	return func() tea.Msg {
+		ctx, cancel := opCtx(parent)
 		defer cancel()
 		k, err := st.GetKey(ctx, id)
 		return EditKeyLoadedMsg{ClientID: id, Key: k, Err: err}
@@ -207,9 +210,9 @@ func (m *Model) loadEditKey(id string) tea.Cmd {
 }
 
 func (m *Model) createKey(spec model.KeySpec) tea.Cmd {
-	st := m.st
-	ctx, cancel := m.opCtx()
+	st, parent := m.st, m.ctx
 	return func() tea.Msg {
+		ctx, cancel := opCtx(parent)
 		defer cancel()
 		k, secret, err := st.CreateKey(ctx, spec)
 		if err != nil {
@@ -220,9 +223,9 @@ func (m *Model) createKey(spec model.KeySpec) tea.Cmd {
 }
 
 func (m *Model) editKey(id string, e model.KeyEdit) tea.Cmd {
-	st := m.st
-	ctx, cancel := m.opCtx()
+	st, parent := m.st, m.ctx
 	return func() tea.Msg {
+		ctx, cancel := opCtx(parent)
 		defer cancel()
 		k, err := st.EditKey(ctx, id, e)
 		if err != nil {
@@ -233,9 +236,9 @@ func (m *Model) editKey(id string, e model.KeyEdit) tea.Cmd {
 }
 
 func (m *Model) regenerateKey(id string) tea.Cmd {
-	st := m.st
-	ctx, cancel := m.opCtx()
+	st, parent := m.st, m.ctx
 	return func() tea.Msg {
+		ctx, cancel := opCtx(parent)
 		defer cancel()
 		k, secret, err := st.RegenerateKey(ctx, id)
 		if err != nil {
@@ -246,9 +249,9 @@ func (m *Model) regenerateKey(id string) tea.Cmd {
 }
 
 func (m *Model) revokeKey(id string, keep bool) tea.Cmd {
-	st := m.st
-	ctx, cancel := m.opCtx()
+	st, parent := m.st, m.ctx
 	return func() tea.Msg {
+		ctx, cancel := opCtx(parent)
 		defer cancel()
 		k, err := st.RevokeKey(ctx, id, keep)
 		if err != nil {
@@ -259,9 +262,9 @@ func (m *Model) revokeKey(id string, keep bool) tea.Cmd {
 }
 
 func (m *Model) releaseKey(id string) tea.Cmd {
-	st := m.st
-	ctx, cancel := m.opCtx()
+	st, parent := m.st, m.ctx
 	return func() tea.Msg {
+		ctx, cancel := opCtx(parent)
 		defer cancel()
 		k, err := st.ReleaseKey(ctx, id)
 		if err != nil {
@@ -275,7 +278,7 @@ func (m *Model) releaseKey(id string) tea.Cmd {
 func (m *Model) nameChecker(except string) func(string) error {
 	st, ctx := m.st, m.ctx
 	return func(name string) error {
-		c, cancel := context.WithTimeout(ctx, opTimeout)
+		c, cancel := opCtx(ctx)
 		defer cancel()
 		p, err := st.ListKeys(c, storage.ListOptions{Name: name, Limit: 10})
 		if err != nil {

@@ -34,7 +34,7 @@ func TestTmuxEndToEnd(t *testing.T) {
 	}
 	db := filepath.Join(dir, "keydeck.db")
 	tm := tmuxtest.Start(t, 80, 24, fmt.Sprintf("%s --db %s; echo KEYDECK-EXITED $?; sleep 60", bin, db),
-		tmuxtest.WithRedact(redact))
+		tmuxtest.WithRedact(tmuxtest.Redact))
 
 	cli := func(stdin string, args ...string) (string, int) {
 		t.Helper()
@@ -49,7 +49,7 @@ func TestTmuxEndToEnd(t *testing.T) {
 		} else if err != nil {
 			t.Fatalf("keydeck %v: %v", args, err)
 		}
-		return redact(out.String()), code
+		return tmuxtest.Redact(out.String()), code
 	}
 	verify := func(id, secret string) int {
 		t.Helper()
@@ -90,7 +90,7 @@ func TestTmuxEndToEnd(t *testing.T) {
 	secret := secretRE.FindString(screen)
 	id := clientIDRE.FindString(screen)
 	if secret == "" || id == "" {
-		t.Fatalf("no Client ID or secret on the reveal screen:\n%s", redact(screen))
+		t.Fatalf("no Client ID or secret on the reveal screen:\n%s", tmuxtest.Redact(screen))
 	}
 	if code := verify(id, secret); code != 0 {
 		t.Fatalf("keydeck verify with the revealed secret: exit %d, want 0", code)
@@ -143,5 +143,3 @@ var (
 	secretRE   = regexp.MustCompile(`kds_[0-9A-Za-z]{49}`)
 	clientIDRE = regexp.MustCompile(`kdc_[0-9A-Za-z]{22}`)
 )
-
-func redact(s string) string { return secretRE.ReplaceAllString(s, "kds_[redacted]") }

@@ -411,7 +411,7 @@ func TestFilterSortAndToggle(t *testing.T) {
 	if _, err := m.st.RevokeKey(bg, keys[0].ClientID, false); err != nil {
 		t.Fatal(err)
 	}
-	send(t, m, RefreshTickMsg{Seq: m.refreshSq})
+	send(t, m, RefreshTickMsg{Seq: m.refreshSeq})
 	if m.List().Visible() != 2 {
 		t.Fatalf("a key revoked elsewhere still listed after refresh (%d)", m.List().Visible())
 	}
@@ -695,5 +695,26 @@ func TestEditFromTheListKeepsTypedAheadKeys(t *testing.T) {
 	got, err := m.st.GetKey(bg, k.ClientID)
 	if err != nil || got.Name != "List-EditX" {
 		t.Fatalf("edited key %q %v (%q)", got.Name, err, m.ErrorText())
+	}
+}
+
+// Keys typed ahead behind the one that ends the form are not lost: they
+// reach the screen shown next. Here the form, submitted unchanged, closes
+// and the enter typed after reaches the list and opens the key.
+func TestTypedAheadKeysAfterTheFormReachTheNextScreen(t *testing.T) {
+	m, _ := started(t, 80, 24)
+	k := createKeys(t, m.st, model.KeySpec{Name: "Ahead", Permissions: model.PermRead, QueryAlloc: 10})[0]
+	press(t, m, "r")
+	_, load := m.Update(keyMsg("e"))
+	if m.Screen() != ScreenWizard || !m.Wizard().Loading() {
+		t.Fatalf("e opened %v", m.Screen())
+	}
+	for range 5 { // name, permissions, query, mutation, review: unchanged, so it cancels
+		m.Update(keyMsg("enter"))
+	}
+	m.Update(keyMsg("enter")) // for the list: open the key
+	run(t, m, load)
+	if m.Screen() != ScreenDetail || m.Detail().ClientID() != k.ClientID {
+		t.Fatalf("the key typed after the form went to %v", m.Screen())
 	}
 }

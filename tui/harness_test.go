@@ -16,6 +16,7 @@ import (
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/storage/sqlite"
+	"github.com/keydeck/keydeck/tui/tmuxtest"
 )
 
 // fixedNow is the clock of every test: a Thursday in November, UTC.
@@ -169,21 +170,18 @@ func screen(m *Model) string { return ansi.Strip(m.Render()) }
 
 var secretRE = regexp.MustCompile(`kds_[0-9A-Za-z]{49}`)
 
-// redact hides secrets, so failing tests never print one.
-func redact(s string) string { return secretRE.ReplaceAllString(s, "kds_[redacted]") }
-
 // mustShow fails unless the frame contains want.
 func mustShow(t testing.TB, m *Model, want string) {
 	t.Helper()
 	if s := screen(m); !strings.Contains(s, want) {
-		t.Fatalf("the screen lacks %q:\n%s", want, redact(s))
+		t.Fatalf("the screen lacks %q:\n%s", want, tmuxtest.Redact(s))
 	}
 }
 
 func mustNotShow(t testing.TB, m *Model, unwanted string) {
 	t.Helper()
 	if s := screen(m); strings.Contains(s, unwanted) {
-		t.Fatalf("the screen shows %q:\n%s", unwanted, redact(s))
+		t.Fatalf("the screen shows %q:\n%s", unwanted, tmuxtest.Redact(s))
 	}
 }
 

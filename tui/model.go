@@ -57,12 +57,12 @@ type Model struct {
 	spinner spinner.Model
 	global  keys.Global
 
-	busy      int    // store calls in flight
-	busyLabel string // what the latest foreground call does
-	gen       int    // generation of the latest key load
-	loading   bool
-	lastLoad  time.Duration
-	refreshSq int
+	busy       int    // store calls in flight
+	busyLabel  string // what the latest foreground call does
+	gen        int    // generation of the latest key load
+	loading    bool
+	lastLoad   time.Duration
+	refreshSeq int
 
 	errText  string
 	errWhat  string // what failed, as given to setError
@@ -95,16 +95,8 @@ func New(ctx context.Context, st storage.Store, opt Options) *Model {
 	return m
 }
 
-func (m *Model) Account() model.Account { return m.c.Account }
-func (m *Model) ErrorText() string      { return m.errText }
-func (m *Model) InfoText() string       { return m.info }
-func (m *Model) Styles() styles.Styles  { return m.c.Styles }
-func (m *Model) Size() (w, h int)       { return m.width, m.height }
-func (m *Model) Loaded() bool           { return m.list.Snapshot() != nil }
-func (m *Model) LoadedAll() bool        { s := m.list.Snapshot(); return s != nil && s.Complete }
-func (m *Model) SetStyles(isDark bool)  { m.isDark = isDark; m.restyle() }
-func (m *Model) HelpShown() bool        { return m.help.ShowAll }
-func (m *Model) Quitting() bool         { return m.quitting }
+// Size is the window's size as last told.
+func (m *Model) Size() (w, h int) { return m.width, m.height }
 
 // Init loads the account and the first page of keys, asks the terminal for
 // its background and starts the refresh timer.
@@ -144,8 +136,8 @@ func (m *Model) scheduleRefresh() tea.Cmd {
 		return nil
 	}
 	d := max(m.opt.Refresh, 10*m.lastLoad)
-	m.refreshSq++
-	seq := m.refreshSq
+	m.refreshSeq++
+	seq := m.refreshSeq
 	return m.tick(d, func(time.Time) tea.Msg { return RefreshTickMsg{Seq: seq} })
 }
 
@@ -215,7 +207,14 @@ func (m *Model) setInfo(s string) tea.Cmd {
 const loadKeys = "load the keys"
 
 func (m *Model) setError(what string, err error) {
-	m.errText, m.errWhat = errorText(what, err), what
+	m.setErrorText(errorText(what, err), what)
+}
+
+// setErrorText shows text on the status line as an error, in place of any
+// info line; what names the call that failed ("" when none did), for
+// clearing the error once that call succeeds.
+func (m *Model) setErrorText(text, what string) {
+	m.errText, m.errWhat = text, what
 	m.info = ""
 }
 
@@ -255,7 +254,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.spinner, cmd = m.spinner.Update(msg)
 		return cmd
 	case RefreshTickMsg:
-		if msg.Seq != m.refreshSq {
+		if msg.Seq != m.refreshSeq {
 			return nil
 		}
 		cmds := []tea.Cmd{m.scheduleRefresh()}
@@ -454,7 +453,7 @@ func (m *Model) openDetail(id string) tea.Cmd {
 // store answers (the form keeps what is typed meanwhile).
 func (m *Model) openWizard(id string) tea.Cmd {
 	if !m.c.HaveAccount {
-		m.errText, m.errWhat = "the account is still loading; try again in a moment", ""
+		m.setErrorText("the account is still loading; try again in a moment", "")
 		return nil
 	}
 	m.help.ShowAll = false
@@ -554,13 +553,18 @@ func (m *Model) toScreen(msg tea.Msg) tea.Cmd {
 
 // settle handles the intent s raised, if any, now rather than through a
 // command: keys already queued behind the one that raised it must reach
-// the screen it opens (see common.Intents).
+// the screen it opens (see common.Intents). Keys s had typed ahead behind
+// that one (common.Leftovers) follow, as if just typed.
 func (m *Model) settle(s common.Component, cmd tea.Cmd) tea.Cmd {
 	in := s.TakeIntent()
 	if in == nil {
 		return cmd
 	}
-	return tea.Batch(cmd, m.update(in))
+	cmds := []tea.Cmd{cmd, m.update(in)}
+	for _, k := range common.TakeLeftovers(s) {
+		cmds = append(cmds, m.update(k))
+	}
+	return tea.Batch(cmds...)
 }
 
 // rootKeyMap is the active screen's help with the root's dismiss binding
@@ -610,9 +614,6 @@ func (m *Model) View() tea.View {
 	v.SetContent(m.render())
 	return v
 }
-
-// Render is the frame as text (what View shows), for tests and benchmarks.
-func (m *Model) Render() string { return m.render() }
 
 func (m *Model) render() string {
 	var b strings.Builder

@@ -17,6 +17,7 @@ import (
 
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/tui/tmuxtest"
 )
 
 // probeMsg makes the program pass through its filter, where the frame is
@@ -88,7 +89,7 @@ type withFrame struct {
 
 func (w withFrame) Fatal(args ...any) {
 	w.TB.Helper()
-	w.TB.Fatalf("%s\nthe screen never showed it; last frame:\n%s", fmt.Sprint(args...), redact(w.p.frame()))
+	w.TB.Fatalf("%s\nthe screen never showed it; last frame:\n%s", fmt.Sprint(args...), tmuxtest.Redact(w.p.frame()))
 }
 
 // wait waits until the frame contains every want, for up to 10s, and

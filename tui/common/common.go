@@ -68,6 +68,23 @@ func InTextField(c Component) bool {
 	return ok && t.InTextField()
 }
 
+// Leftovers is implemented by screens that hold keys typed ahead while they
+// wait (for the store, say) and replay them later. When a replayed key
+// raises an intent, the keys queued after it are not the screen's any more:
+// the root takes them right after handling the intent and hands them on as
+// if just typed, so they reach the screen the intent opened.
+type Leftovers interface {
+	TakeLeftovers() []tea.Msg
+}
+
+// TakeLeftovers returns c's leftover keys (see Leftovers), if it has any.
+func TakeLeftovers(c Component) []tea.Msg {
+	if l, ok := c.(Leftovers); ok {
+		return l.TakeLeftovers()
+	}
+	return nil
+}
+
 // Intents is embedded by every screen to ask the root for something: open
 // the details, close the dialog, write to the store. Update calls Raise
 // with a message the screen's package declares; the root calls TakeIntent

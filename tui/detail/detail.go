@@ -126,13 +126,14 @@ func (m *Model) SetKey(k model.Key) {
 	m.render()
 }
 
-// enableActions turns on the bindings that apply to the key as it is.
+// enableActions turns on the bindings that apply to the key as it is; the
+// rules are the key's own (model.Key.CanChange, CanRelease).
 func (m *Model) enableActions() {
-	active := m.hasKey && m.key.Active()
-	m.keys.Edit.SetEnabled(active)
-	m.keys.Regenerate.SetEnabled(active)
-	m.keys.Revoke.SetEnabled(active)
-	m.keys.Release.SetEnabled(m.hasKey && !active && m.key.KeepsAllocation)
+	change := m.hasKey && m.key.CanChange() == nil
+	m.keys.Edit.SetEnabled(change)
+	m.keys.Regenerate.SetEnabled(change)
+	m.keys.Revoke.SetEnabled(change)
+	m.keys.Release.SetEnabled(m.hasKey && m.key.CanRelease() == nil)
 }
 
 // SetSize sets the area (and redraws with the current styles).

@@ -116,14 +116,6 @@ func Ago(t, now time.Time) string {
 	}
 }
 
-// Percent is p of total as an integer percentage (0 when total is 0).
-func Percent(p, total int64) int {
-	if total <= 0 {
-		return 0
-	}
-	return int(p * 100 / total)
-}
-
 // Wrap word-wraps plain text to width, styles each line and indents it by
 // indent spaces.
 func Wrap(s string, width, indent int, st lipgloss.Style) string {

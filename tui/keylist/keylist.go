@@ -265,6 +265,19 @@ func (m *Model) move(d int) {
 	}
 }
 
+// bindings is the list's bindings as they apply now: edit, regenerate and
+// revoke only on an active row under the cursor, not while filtering. Help
+// and Update both read them, so help shows exactly what works.
+func (m *Model) bindings() KeyMap {
+	b := m.keys
+	row, has := m.Selected()
+	act := !m.filtering && has && row.Active()
+	b.Edit.SetEnabled(act)
+	b.Regenerate.SetEnabled(act)
+	b.Revoke.SetEnabled(act)
+	return b
+}
+
 // Update handles the list's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if m.filtering {
@@ -274,6 +287,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if !ok {
 		return nil
 	}
+	b := m.bindings()
 	row, has := m.Selected()
 	switch {
 	case key.Matches(k, m.keys.Up):
@@ -297,18 +311,12 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		case has:
 			m.Raise(OpenMsg{row.ClientID})
 		}
-	case key.Matches(k, m.keys.Edit):
-		if has && row.Active() {
-			m.Raise(EditMsg{row.ClientID})
-		}
-	case key.Matches(k, m.keys.Regenerate):
-		if has && row.Active() {
-			m.Raise(RegenerateMsg{row.ClientID})
-		}
-	case key.Matches(k, m.keys.Revoke):
-		if has && row.Active() {
-			m.Raise(RevokeMsg{row.ClientID})
-		}
+	case key.Matches(k, b.Edit):
+		m.Raise(EditMsg{row.ClientID})
+	case key.Matches(k, b.Regenerate):
+		m.Raise(RegenerateMsg{row.ClientID})
+	case key.Matches(k, b.Revoke):
+		m.Raise(RevokeMsg{row.ClientID})
 	case key.Matches(k, m.keys.Filter):
 		m.filtering = true
 		m.filter.SetValue(m.query)
@@ -375,7 +383,7 @@ func (m *Model) updateFilter(msg tea.Msg) tea.Cmd {
 
 // ShortHelp implements help.KeyMap for the current state.
 func (m *Model) ShortHelp() []key.Binding {
-	k := m.keys
+	k := m.bindings()
 	if m.filtering {
 		return []key.Binding{k.ApplyFilter, k.ClearFilter}
 	}
@@ -389,9 +397,9 @@ func (m *Model) ShortHelp() []key.Binding {
 	return []key.Binding{up, k.Open, k.Create, k.Filter, clear, k.Help, k.Quit, k.ToggleRevoked, k.Sort}
 }
 
-// FullHelp implements help.KeyMap.
+// FullHelp implements help.KeyMap for the current state.
 func (m *Model) FullHelp() [][]key.Binding {
-	k := m.keys
+	k := m.bindings()
 	if m.filtering {
 		return [][]key.Binding{{k.ApplyFilter, k.ClearFilter}}
 	}

@@ -147,3 +147,46 @@ func TestSortOrders(t *testing.T) {
 		t.Fatalf("by created: %s", got)
 	}
 }
+
+// The full help lists edit, regenerate and revoke exactly when they work:
+// on an active row, not on a revoked one, nor on the empty list.
+func TestHelpShowsTheActionsThatWork(t *testing.T) {
+	actions := func(m *Model) (on []string) {
+		for _, col := range m.FullHelp() {
+			for _, b := range col {
+				if b.Enabled() && (b.Help().Key == "e" || b.Help().Key == "R" || b.Help().Key == "x") {
+					on = append(on, b.Help().Key)
+				}
+			}
+		}
+		return on
+	}
+	m := New(testCommon())
+	m.SetSize(80, 20)
+	m.SetSnapshot(NewSnapshotRows(nil, 0, true))
+	if got := actions(m); len(got) != 0 {
+		t.Fatalf("empty list: help offers %v", got)
+	}
+	rs := rows(2)
+	rs[0].Revoked = true
+	m.SetSnapshot(NewSnapshotRows(rs, 2, true))
+	m.Update(k("v")) // show the revoked key, first in the list
+	if r, _ := m.Selected(); !r.Revoked {
+		t.Fatal("the revoked key is not selected")
+	}
+	if got := actions(m); len(got) != 0 {
+		t.Fatalf("revoked row: help offers %v", got)
+	}
+	m.Update(k("down"))
+	if got := actions(m); len(got) != 3 {
+		t.Fatalf("active row: help offers %v, want e R x", got)
+	}
+	m.Update(k("e"))
+	if e, ok := m.TakeIntent().(EditMsg); !ok || e.ClientID != rs[1].ClientID {
+		t.Fatal("e on an active row does not ask to edit it")
+	}
+	m.Update(k("/"))
+	if got := actions(m); len(got) != 0 {
+		t.Fatalf("filtering: help offers %v", got)
+	}
+}

@@ -54,11 +54,15 @@ func WithTimeout(d time.Duration) Option { return func(s *Session) { s.timeout =
 // (failure messages, the dump on failure); use it to hide secrets.
 func WithRedact(f func(string) string) Option { return func(s *Session) { s.redact = f } }
 
-// WithEnv adds environment variables (KEY=value) to the command's, after
-// the defaults TERM=xterm-256color and LANG=C.UTF-8.
-func WithEnv(kv ...string) Option { return func(s *Session) { s.env = append(s.env, kv...) } }
-
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// secretLike is a Client Secret ("kds_" and base62), or enough of one
+// (20 characters on) that a cut-off secret is hidden too.
+var secretLike = regexp.MustCompile(`kds_[0-9A-Za-z]{20,}`)
+
+// Redact hides Client Secrets in s, so that test output (failure messages,
+// pane dumps) never prints one. Pass it to WithRedact for a session's panes.
+func Redact(s string) string { return secretLike.ReplaceAllString(s, "kds_[redacted]") }
 
 // Start runs command (through sh -c) in a detached pane of width×height.
 func Start(t testing.TB, width, height int, command string, opts ...Option) *Session {

@@ -31,3 +31,11 @@ func TestSessionPIDAndWithin(t *testing.T) {
 		t.Fatalf("Within: copy waits %s, original %s; want 2s and 1m", c.timeout, s.timeout)
 	}
 }
+
+func TestRedactHidesSecrets(t *testing.T) {
+	secret := "kds_" + strings.Repeat("aZ9", 16) + "x" // 49 characters, as model.NewSecret makes
+	got := Redact("secret: " + secret + " cut: kds_" + strings.Repeat("b", 20) + " id: kdc_0123456789")
+	if strings.Contains(got, "aZ9") || strings.Contains(got, "bbbb") || !strings.Contains(got, "kdc_0123456789") {
+		t.Fatalf("Redact: %q", got)
+	}
+}

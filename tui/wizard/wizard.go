@@ -125,6 +125,9 @@ type Model struct {
 	// typeahead holds keys pressed while the name is being checked or the
 	// edited key loaded; they are replayed once the answer is back.
 	typeahead []tea.KeyPressMsg
+	// leftover holds the typed-ahead keys after one that raised an intent
+	// on replay: they are for the screen the intent opens (TakeLeftovers).
+	leftover []tea.Msg
 
 	reviewFocus int // 0 the submit button, 1 back
 	submitting  bool
@@ -136,6 +139,7 @@ type Model struct {
 var (
 	_ common.Component = (*Model)(nil)
 	_ common.TextInput = (*Model)(nil)
+	_ common.Leftovers = (*Model)(nil)
 )
 
 // New starts the creation wizard for the account in c.
@@ -178,18 +182,30 @@ func (m *Model) SetKey(k model.Key) tea.Cmd {
 }
 
 // replay feeds the keys typed ahead back through Update, stopping at the
-// first that raises an intent.
+// first that raises an intent; the keys after it are kept for the root to
+// hand on once it has handled the intent (TakeLeftovers).
 func (m *Model) replay() tea.Cmd {
 	queued := m.typeahead
 	m.typeahead = nil
 	var cmds []tea.Cmd
-	for _, k := range queued {
+	for i, k := range queued {
 		cmds = append(cmds, m.Update(k))
 		if m.Raised() {
+			for _, rest := range queued[i+1:] {
+				m.leftover = append(m.leftover, rest)
+			}
 			break
 		}
 	}
 	return tea.Batch(cmds...)
+}
+
+// TakeLeftovers returns the typed-ahead keys that followed the one that
+// raised the intent just taken, once (see common.Leftovers).
+func (m *Model) TakeLeftovers() []tea.Msg {
+	l := m.leftover
+	m.leftover = nil
+	return l
 }
 
 func newNameInput(st styles.Styles) textinput.Model {
