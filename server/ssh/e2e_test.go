@@ -107,11 +107,11 @@ func startSSHServe(t *testing.T, bin, db string, extra ...string) *sshServe {
 		select {
 		case err := <-p.done:
 			p.done <- err
-			t.Fatalf("keydeck serve exited: %v\n%s", err, redactSecrets(out))
+			t.Fatalf("keydeck serve exited: %v\n%s", err, tmuxtest.Redact(out))
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("keydeck serve --ssh did not start:\n%s", redactSecrets(out))
+			t.Fatalf("keydeck serve --ssh did not start:\n%s", tmuxtest.Redact(out))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -162,7 +162,7 @@ func sshRun(t *testing.T, args []string, command ...string) (int, string) {
 func sshPane(t *testing.T, w, h int, args []string) *tmuxtest.Session {
 	t.Helper()
 	return tmuxtest.Start(t, w, h, "ssh "+shellQuote(args)+"; echo SSH-EXITED $?; sleep 600",
-		tmuxtest.WithRedact(redactSecrets))
+		tmuxtest.WithRedact(tmuxtest.Redact))
 }
 
 func shellQuote(args []string) string {
@@ -195,7 +195,7 @@ func createKeyInWizard(t *testing.T, p *tmuxtest.Session, name, query, mutation 
 	screen := p.WaitFor("New API key created", "shown only once")
 	id, secret := clientIDRE.FindString(screen), secretRE.FindString(screen)
 	if id == "" || secret == "" {
-		t.Fatalf("no Client ID or secret on the reveal screen:\n%s", redactSecrets(screen))
+		t.Fatalf("no Client ID or secret on the reveal screen:\n%s", tmuxtest.Redact(screen))
 	}
 	p.Send("Tab", "Tab", "Enter") // I have stored it
 	p.WaitFor(name)
@@ -215,11 +215,11 @@ func keydeckCLI(t *testing.T, bin, db, stdin string, args ...string) (string, in
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	if ee, ok := err.(*exec.ExitError); ok {
-		return redactSecrets(out.String()), ee.ExitCode()
+		return tmuxtest.Redact(out.String()), ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("keydeck %v: %v", args, err)
 	}
-	return redactSecrets(out.String()), 0
+	return tmuxtest.Redact(out.String()), 0
 }
 
 func mustCLI(t *testing.T, bin, db string, args ...string) string {
@@ -311,10 +311,10 @@ func TestSSHEndToEnd(t *testing.T) {
 	a.Send("r")
 	b.Send("r")
 	if s := a.WaitFor("1–1 of 1 key", "E2E-SSH-Key", "1/250"); strings.Contains(s, "Acme-SSH-Key") {
-		t.Errorf("alice's session shows acme's key:\n%s", redactSecrets(s))
+		t.Errorf("alice's session shows acme's key:\n%s", tmuxtest.Redact(s))
 	}
 	if s := b.WaitFor("1–1 of 1 key", "Acme-SSH-Key", "1/40"); strings.Contains(s, "E2E-SSH-Key") {
-		t.Errorf("bob's session shows the default account's key:\n%s", redactSecrets(s))
+		t.Errorf("bob's session shows the default account's key:\n%s", tmuxtest.Redact(s))
 	}
 
 	// The HTTP API runs beside the SSH server.
@@ -330,7 +330,7 @@ func TestSSHEndToEnd(t *testing.T) {
 	a.WaitFor("Last used", id)
 	a.Resize(80, 24)
 	if s := a.WaitFor("E2E-SSH-Key"); strings.Contains(s, "Last used") {
-		t.Errorf("back at 80 columns the wide layout remains:\n%s", redactSecrets(s))
+		t.Errorf("back at 80 columns the wide layout remains:\n%s", tmuxtest.Redact(s))
 	}
 
 	a.Send("q")
@@ -391,21 +391,21 @@ func TestSSHEndToEnd(t *testing.T) {
 	select {
 	case err := <-srv.done:
 		if err != nil {
-			t.Errorf("keydeck serve after SIGTERM: %v\n%s", err, redactSecrets(srv.stderr.String()))
+			t.Errorf("keydeck serve after SIGTERM: %v\n%s", err, tmuxtest.Redact(srv.stderr.String()))
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatalf("keydeck serve still running 5s after SIGTERM:\n%s", redactSecrets(srv.stderr.String()))
+		t.Fatalf("keydeck serve still running 5s after SIGTERM:\n%s", tmuxtest.Redact(srv.stderr.String()))
 	}
 	t.Logf("serve stopped %s after SIGTERM", time.Since(start).Round(time.Millisecond))
 	screen := b.Within(5 * time.Second).WaitFor("SSH-EXITED 1")
 	if !strings.Contains(strings.Join(strings.Fields(screen), " "), msgClosing) {
-		t.Errorf("bob's terminal after SIGTERM does not say why:\n%s", redactSecrets(screen))
+		t.Errorf("bob's terminal after SIGTERM does not say why:\n%s", tmuxtest.Redact(screen))
 	}
 	if strings.Contains(screen, "Key name") {
-		t.Errorf("the UI was left on bob's terminal (alternate screen not left):\n%s", redactSecrets(screen))
+		t.Errorf("the UI was left on bob's terminal (alternate screen not left):\n%s", tmuxtest.Redact(screen))
 	}
 	if !strings.Contains(srv.stderr.String(), "keydeck: stopped") {
-		t.Errorf("stderr: %s", redactSecrets(srv.stderr.String()))
+		t.Errorf("stderr: %s", tmuxtest.Redact(srv.stderr.String()))
 	}
 	if secretRE.MatchString(srv.stderr.String()) {
 		t.Error("a secret reached the server's stderr")

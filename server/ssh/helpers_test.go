@@ -27,6 +27,7 @@ import (
 	"github.com/keydeck/keydeck/server/internal/servertest"
 	"github.com/keydeck/keydeck/storage/sqlite"
 	"github.com/keydeck/keydeck/tui"
+	"github.com/keydeck/keydeck/tui/tmuxtest"
 )
 
 func TestMain(m *testing.M) {
@@ -216,7 +217,7 @@ func (tm *sshTerm) wait(what string, ok func(out string) bool) string {
 			return ansi.Strip(out)
 		}
 		if time.Now().After(deadline) {
-			tm.t.Fatalf("the session never showed %s; it showed:\n%s\nstderr: %s", what, redactSecrets(lastChars(ansi.Strip(out), 3000)), tm.errOut.String())
+			tm.t.Fatalf("the session never showed %s; it showed:\n%s\nstderr: %s", what, tmuxtest.Redact(lastChars(ansi.Strip(out), 3000)), tm.errOut.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -270,8 +271,6 @@ func exitStatus(t *testing.T, err error) int {
 }
 
 var secretRE = regexp.MustCompile(`kds_[0-9A-Za-z]{20,}`)
-
-func redactSecrets(s string) string { return secretRE.ReplaceAllString(s, "kds_[redacted]") }
 
 func lastChars(s string, n int) string {
 	if len(s) > n {

@@ -29,6 +29,7 @@ import (
 	"github.com/keydeck/keydeck/server/internal/servertest"
 	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/tui"
+	"github.com/keydeck/keydeck/tui/tmuxtest"
 )
 
 // Each key opens its own account's screen, and only that one.
@@ -287,7 +288,7 @@ func TestSSHWizardAuditAndClipboard(t *testing.T) {
 	screen := tm.waitFor("New API key created", "shown only once")
 	secret := secretRE.FindString(screen)
 	if secret == "" {
-		t.Fatalf("no secret on the reveal screen:\n%s", redactSecrets(screen))
+		t.Fatalf("no secret on the reveal screen:\n%s", tmuxtest.Redact(screen))
 	}
 	tm.send("c")
 	osc52 := "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte(secret))
