@@ -59,6 +59,7 @@ bench: build
 AGAINST     ?=
 AGAINST_ENV ?=
 bench-pair: build
+	@if [ -z '$(AGAINST)$(AGAINST_ENV)' ]; then echo "bench-pair: give AGAINST=bin/other or AGAINST_ENV=K=V"; exit 2; fi
 	$(GO) build -o bin/keydeck-bench ./cmd/keydeck-bench
 	bin/keydeck-bench -keydeck $(BIN) -against '$(AGAINST)' -against-env '$(AGAINST_ENV)' \
 		-conns 64 -rounds 12 -duration 3s -warmup 1s $(BENCHFLAGS)
