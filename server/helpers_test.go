@@ -478,11 +478,5 @@ func storageListAll() storage.ListOptions {
 // waitFor polls cond for up to 5s (denials are flushed asynchronously).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	servertest.WaitFor(t, 5*time.Second, what, cond)
 }

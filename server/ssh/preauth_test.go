@@ -63,18 +63,6 @@ func firstLine(c net.Conn, d time.Duration) (string, *bufio.Reader, error) {
 	return line, r, err
 }
 
-// waitUntil polls cond for up to d.
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // logLines counts the log lines that hold every one of want.
 func logLines(log string, want ...string) int {
 	n := 0
@@ -142,7 +130,7 @@ func TestSSHPreAuthPerSourceLimit(t *testing.T) {
 		c.Close()
 	}
 	other.Close()
-	waitUntil(t, 3*time.Second, "closed connections are still counted", func() bool { return e.srv.unauthenticated() == 0 })
+	servertest.WaitFor(t, 3*time.Second, "closed connections are still counted", func() bool { return e.srv.unauthenticated() == 0 })
 }
 
 // A flood of idle and slow connections from many sources fills the
@@ -196,7 +184,7 @@ func TestSSHPreAuthFloodLeavesRoomForUsers(t *testing.T) {
 	for i := range 5 {
 		hold(dialFrom(t, fmt.Sprintf("127.0.1.%d", 1+i), e.addr), true)
 	}
-	waitUntil(t, 4*time.Second, "the flood beyond the budget is still open", func() bool {
+	servertest.WaitFor(t, 4*time.Second, "the flood beyond the budget is still open", func() bool {
 		return int(closed.Load()) >= int(opened.Load())-budget
 	})
 	// And it goes on: a new connection every 100ms from the same sources.
@@ -307,7 +295,7 @@ func TestSSHHandshakeDeadline(t *testing.T) {
 		}
 		closedWithin(name, c, r)
 	}
-	waitUntil(t, 3*time.Second, "the stalled client's connection is still counted", func() bool { return e.srv.unauthenticated() == 0 })
+	servertest.WaitFor(t, 3*time.Second, "the stalled client's connection is still counted", func() bool { return e.srv.unauthenticated() == 0 })
 	close(release)
 	select {
 	case err := <-stalled:

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // SyncBuffer is a bytes.Buffer safe for a log handler's or a child
@@ -65,5 +66,18 @@ func Binary(t testing.TB) string {
 func RemoveBinary() {
 	if bin, ok := builtBinary.Load().(string); ok {
 		os.RemoveAll(filepath.Dir(bin))
+	}
+}
+
+// WaitFor polls cond every 10ms until it holds, and fails the test with
+// what when it has not within d.
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
