@@ -38,6 +38,8 @@ type Spec struct {
 // KeyMap is the dialog's bindings.
 type KeyMap struct {
 	Next, Prev, Toggle, Press, Cancel key.Binding
+	// Yes and No answer at once, wherever the focus is.
+	Yes, No key.Binding
 	// Help is the root's, listed so the help bar shows it.
 	Help key.Binding
 }
@@ -50,6 +52,8 @@ func DefaultKeyMap() KeyMap {
 		Toggle: key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "toggle")),
 		Press:  keys.Enter("choose"),
 		Cancel: key.NewBinding(key.WithKeys("esc", "ctrl+c"), key.WithHelp("esc", "cancel")),
+		Yes:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
+		No:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n/esc", "cancel")),
 		Help:   keys.NewGlobal().Help,
 	}
 }
@@ -80,9 +84,7 @@ func New(c *common.Common, spec Spec) *Model {
 	if spec.CancelLabel == "" {
 		spec.CancelLabel = "Cancel"
 	}
-	k := DefaultKeyMap()
-	k.Toggle.SetEnabled(spec.OptionLabel != "")
-	return &Model{c: c, spec: spec, option: spec.OptionValue, focus: focusCancel, keys: k, width: 80, height: 20}
+	return &Model{c: c, spec: spec, option: spec.OptionValue, focus: focusCancel, keys: DefaultKeyMap(), width: 80, height: 20}
 }
 
 // SetSize sets the area the dialog is centred in.
@@ -103,24 +105,41 @@ func (m *Model) step(d int) {
 	m.focus = first + ((m.focus-first+d)%n+n)%n
 }
 
+// bindings is the dialog's bindings as they apply now: space toggles only
+// with the focus on the checkbox. Help and Update both read them.
+func (m *Model) bindings() KeyMap {
+	b := m.keys
+	b.Toggle.SetEnabled(m.spec.OptionLabel != "" && m.focus == focusOption)
+	switch m.focus {
+	case focusOption:
+		b.Press.SetHelp("enter", "toggle")
+	case focusCancel:
+		b.Press.SetHelp("enter", "cancel")
+	case focusConfirm:
+		b.Press.SetHelp("enter", "confirm")
+	}
+	return b
+}
+
 // Update handles the dialog's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil
 	}
+	b := m.bindings()
 	switch {
-	case key.Matches(k, m.keys.Cancel):
+	case key.Matches(k, b.Cancel), key.Matches(k, b.No):
 		m.Raise(ResultMsg{Confirmed: false, Option: m.option})
-	case key.Matches(k, m.keys.Next):
+	case key.Matches(k, b.Yes):
+		m.Raise(ResultMsg{Confirmed: true, Option: m.option})
+	case key.Matches(k, b.Next):
 		m.step(1)
-	case key.Matches(k, m.keys.Prev):
+	case key.Matches(k, b.Prev):
 		m.step(-1)
-	case key.Matches(k, m.keys.Toggle):
-		if m.focus == focusOption {
-			m.option = !m.option
-		}
-	case key.Matches(k, m.keys.Press):
+	case key.Matches(k, b.Toggle):
+		m.option = !m.option
+	case key.Matches(k, b.Press):
 		switch m.focus {
 		case focusOption:
 			m.option = !m.option
@@ -133,16 +152,16 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// ShortHelp implements help.KeyMap (Toggle is enabled only with an option).
+// ShortHelp implements help.KeyMap for the current focus.
 func (m *Model) ShortHelp() []key.Binding {
-	k := m.keys
-	return []key.Binding{k.Next, k.Press, k.Toggle, k.Cancel, k.Help}
+	k := m.bindings()
+	return []key.Binding{k.Next, k.Press, k.Toggle, k.Yes, k.No, k.Help}
 }
 
-// FullHelp implements help.KeyMap.
+// FullHelp implements help.KeyMap for the current focus.
 func (m *Model) FullHelp() [][]key.Binding {
-	k := m.keys
-	return [][]key.Binding{{k.Next, k.Press, k.Toggle, k.Cancel}, {k.Help}}
+	k := m.bindings()
+	return [][]key.Binding{{k.Next, k.Prev, k.Press, k.Toggle}, {k.Yes, k.No, k.Cancel}, {k.Help}}
 }
 
 // View draws the dialog centred in its area.

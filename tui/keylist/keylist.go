@@ -381,7 +381,9 @@ func (m *Model) updateFilter(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// ShortHelp implements help.KeyMap for the current state.
+// ShortHelp implements help.KeyMap for the current state: the essentials
+// always, then the row's actions and the view toggles as the width allows,
+// so the bar never ends in "…" over a key that works.
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.bindings()
 	if m.filtering {
@@ -391,10 +393,53 @@ func (m *Model) ShortHelp() []key.Binding {
 		return []key.Binding{keys.Enter("generate key"), k.Refresh, k.Help, k.Quit}
 	}
 	up := k.Up
-	up.SetHelp("↑/↓", "move")
+	up.SetHelp("↑/↓ j/k", "move")
 	clear := k.ClearFilter // a copy: esc must still close an empty filter
 	clear.SetEnabled(m.query != "")
-	return []key.Binding{up, k.Open, k.Create, k.Filter, clear, k.Help, k.Quit, k.ToggleRevoked, k.Sort}
+	regen := k.Regenerate
+	regen.SetHelp("R", "regenerate")
+	// slots in display order; rank is the order they are let in (0: always).
+	type slot struct {
+		b    key.Binding
+		rank int
+	}
+	slots := []slot{
+		{up, 0}, {k.Open, 0}, {k.Edit, 2}, {regen, 2}, {k.Revoke, 2},
+		{k.Create, 1}, {k.Filter, 1}, {clear, 0},
+		{k.ToggleRevoked, 3}, {k.Sort, 4}, {k.Help, 0}, {k.Quit, 0},
+	}
+	const sep = 3 // " • "
+	width := func(b key.Binding) int {
+		if !b.Enabled() {
+			return 0
+		}
+		return ansi.StringWidth(b.Help().Key) + 1 + ansi.StringWidth(b.Help().Desc) + sep
+	}
+	used, in := 0, [5]bool{0: true}
+	for _, sl := range slots {
+		if sl.rank == 0 {
+			used += width(sl.b)
+		}
+	}
+	for rank := 1; rank < len(in); rank++ {
+		need := 0
+		for _, sl := range slots {
+			if sl.rank == rank {
+				need += width(sl.b)
+			}
+		}
+		if used+need <= m.width {
+			used += need
+			in[rank] = true
+		}
+	}
+	out := make([]key.Binding, 0, len(slots))
+	for _, sl := range slots {
+		if in[sl.rank] {
+			out = append(out, sl.b)
+		}
+	}
+	return out
 }
 
 // FullHelp implements help.KeyMap for the current state.

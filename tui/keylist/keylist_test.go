@@ -190,3 +190,41 @@ func TestHelpShowsTheActionsThatWork(t *testing.T) {
 		t.Fatalf("filtering: help offers %v", got)
 	}
 }
+
+// The short help offers e, R and x on an active row when the width allows,
+// and never runs past the width.
+func TestShortHelpFitsAndOffersActions(t *testing.T) {
+	short := func(m *Model) string {
+		var out []string
+		for _, b := range m.ShortHelp() {
+			if b.Enabled() {
+				out = append(out, b.Help().Key+" "+b.Help().Desc)
+			}
+		}
+		return strings.Join(out, " • ")
+	}
+	m := New(testCommon())
+	rs := rows(3)
+	rs[0].Revoked = true
+	m.SetSnapshot(NewSnapshotRows(rs, 3, true))
+	m.Update(k("v"))
+	m.Update(k("down")) // an active row
+	for _, w := range []int{60, 80, 120, 200} {
+		m.SetSize(w, 20)
+		h := short(m)
+		if ansi.StringWidth(h) > w {
+			t.Errorf("%d columns: help is %d wide: %s", w, ansi.StringWidth(h), h)
+		}
+		if !strings.Contains(h, "? help") || !strings.Contains(h, "q quit") || !strings.Contains(h, "j/k") {
+			t.Errorf("%d columns: essentials missing: %s", w, h)
+		}
+		has := strings.Contains(h, "e edit") && strings.Contains(h, "R regenerate") && strings.Contains(h, "x revoke")
+		if w >= 120 && !has {
+			t.Errorf("%d columns, active row: no e/R/x: %s", w, h)
+		}
+	}
+	m.Update(k("home")) // the revoked row
+	if h := short(m); strings.Contains(h, "e edit") || strings.Contains(h, "x revoke") {
+		t.Errorf("revoked row offers actions: %s", h)
+	}
+}
