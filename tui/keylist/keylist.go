@@ -5,6 +5,7 @@
 package keylist
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -34,11 +35,15 @@ type (
 	RegenerateMsg struct{ ClientID string }
 	// RevokeMsg asks to revoke a key (after a confirm).
 	RevokeMsg struct{ ClientID string }
+	// CopiedMsg reports a Client ID copy: Local when the system clipboard
+	// took it, Tried when there was one. OSC 52 is always sent too.
+	CopiedMsg struct{ Local, Tried bool }
 )
 
 // KeyMap is the list's bindings.
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
+	HalfUp, HalfDown                      key.Binding
 	Open                                  key.Binding
 	Create                                key.Binding
 	Edit                                  key.Binding
@@ -49,6 +54,8 @@ type KeyMap struct {
 	ApplyFilter                           key.Binding
 	ToggleRevoked                         key.Binding
 	Sort                                  key.Binding
+	Reverse                               key.Binding
+	Copy                                  key.Binding
 	// Global bindings the root handles, listed here so help shows them.
 	Refresh, Help, Quit key.Binding
 }
@@ -59,6 +66,8 @@ func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Up: keys.Up(), Down: keys.Down(), PageUp: keys.PageUp(), PageDown: keys.PageDown(),
 		Home: keys.Home(), End: keys.End(),
+		HalfUp:        key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "½ page up")),
+		HalfDown:      key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "½ page down")),
 		Open:          keys.Enter("details"),
 		Create:        key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new key")),
 		Edit:          keys.Edit(),
@@ -69,6 +78,8 @@ func DefaultKeyMap() KeyMap {
 		ApplyFilter:   key.NewBinding(key.WithKeys("enter", "down", "up"), key.WithHelp("enter", "keep filter")),
 		ToggleRevoked: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "revoked")),
 		Sort:          key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
+		Reverse:       key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
+		Copy:          key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy Client ID")),
 		Refresh:       g.Refresh,
 		Help:          g.Help,
 		Quit:          g.Quit,
@@ -93,6 +104,8 @@ type Model struct {
 	query       string // applied filter, lower case
 	showRevoked bool
 	sort        storage.Sort
+	reverse     bool   // the sort's opposite direction
+	status      string // the last copy's outcome, until the next key
 
 	width, height int
 	lay           layout
@@ -150,6 +163,9 @@ func (m *Model) ShowRevoked() bool { return m.showRevoked }
 // Sort is the current order.
 func (m *Model) Sort() storage.Sort { return m.sort }
 
+// Reversed reports whether the order runs the other way.
+func (m *Model) Reversed() bool { return m.reverse }
+
 // Visible is how many keys pass the filter.
 func (m *Model) Visible() int { return len(m.view) }
 
@@ -194,8 +210,14 @@ func (m *Model) rebuild(narrow bool) {
 	}
 	rows := m.snap.Rows
 	src := m.snap.Order(m.sort)
-	if narrow && m.view != nil {
+	switch {
+	case narrow && m.view != nil:
 		src = m.view
+	case m.reverse:
+		// The snapshot holds every loaded row, so the other direction is
+		// the same order read backwards; no store round trip.
+		src = slices.Clone(src)
+		slices.Reverse(src)
 	}
 	q := m.query
 	out := make([]int32, 0, len(src))
@@ -275,11 +297,23 @@ func (m *Model) bindings() KeyMap {
 	b.Edit.SetEnabled(act)
 	b.Regenerate.SetEnabled(act)
 	b.Revoke.SetEnabled(act)
+	b.Copy.SetEnabled(!m.filtering && has)
 	return b
 }
 
 // Update handles the list's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if c, ok := msg.(CopiedMsg); ok {
+		switch {
+		case c.Local:
+			m.status = "Client ID copied"
+		case c.Tried:
+			m.status = "Client ID sent with OSC 52 (no system clipboard)"
+		default:
+			m.status = "Client ID sent to the terminal's clipboard (OSC 52)"
+		}
+		return nil
+	}
 	if m.filtering {
 		return m.updateFilter(msg)
 	}
@@ -287,6 +321,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if !ok {
 		return nil
 	}
+	m.status = ""
 	b := m.bindings()
 	row, has := m.Selected()
 	switch {
@@ -298,6 +333,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.move(-m.tableHeight())
 	case key.Matches(k, m.keys.PageDown):
 		m.move(m.tableHeight())
+	case key.Matches(k, m.keys.HalfUp):
+		m.move(-max(1, m.tableHeight()/2))
+	case key.Matches(k, m.keys.HalfDown):
+		m.move(max(1, m.tableHeight()/2))
 	case key.Matches(k, m.keys.Home):
 		m.move(-len(m.view))
 	case key.Matches(k, m.keys.End):
@@ -317,6 +356,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.Raise(RegenerateMsg{row.ClientID})
 	case key.Matches(k, b.Revoke):
 		m.Raise(RevokeMsg{row.ClientID})
+	case key.Matches(k, b.Copy):
+		return m.copyID(row.ClientID)
 	case key.Matches(k, m.keys.Filter):
 		m.filtering = true
 		m.filter.SetValue(m.query)
@@ -341,9 +382,26 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		default:
 			m.sort = storage.SortCreated
 		}
+		m.reverse = false
+		m.rebuild(false)
+	case key.Matches(k, m.keys.Reverse):
+		m.reverse = !m.reverse
 		m.rebuild(false)
 	}
 	return nil
+}
+
+// copyID sends the Client ID to the terminal (OSC 52) and, when the root
+// has one, to the local clipboard.
+func (m *Model) copyID(id string) tea.Cmd {
+	clip := m.c.Clipboard
+	local := func() tea.Msg {
+		if clip == nil {
+			return CopiedMsg{}
+		}
+		return CopiedMsg{Tried: true, Local: clip(id) == nil}
+	}
+	return tea.Batch(tea.SetClipboard(id), local)
 }
 
 func (m *Model) updateFilter(msg tea.Msg) tea.Cmd {
@@ -406,7 +464,7 @@ func (m *Model) ShortHelp() []key.Binding {
 	slots := []slot{
 		{up, 0}, {k.Open, 0}, {k.Edit, 2}, {regen, 2}, {k.Revoke, 2},
 		{k.Create, 1}, {k.Filter, 1}, {clear, 0},
-		{k.ToggleRevoked, 3}, {k.Sort, 4}, {k.Help, 0}, {k.Quit, 0},
+		{k.ToggleRevoked, 3}, {k.Sort, 4}, {k.Copy, 5}, {k.Help, 0}, {k.Quit, 0},
 	}
 	const sep = 3 // " • "
 	width := func(b key.Binding) int {
@@ -415,7 +473,7 @@ func (m *Model) ShortHelp() []key.Binding {
 		}
 		return ansi.StringWidth(b.Help().Key) + 1 + ansi.StringWidth(b.Help().Desc) + sep
 	}
-	used, in := 0, [5]bool{0: true}
+	used, in := 0, [6]bool{0: true}
 	for _, sl := range slots {
 		if sl.rank == 0 {
 			used += width(sl.b)
@@ -449,11 +507,24 @@ func (m *Model) FullHelp() [][]key.Binding {
 		return [][]key.Binding{{k.ApplyFilter, k.ClearFilter}}
 	}
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End},
-		{k.Open, k.Create, k.Edit, k.Regenerate, k.Revoke},
-		{k.Filter, k.ClearFilter, k.ToggleRevoked, k.Sort},
+		{k.Up, k.Down, k.HalfUp, k.HalfDown, k.PageUp, k.PageDown, k.Home, k.End},
+		{k.Open, k.Create, k.Edit, k.Regenerate, k.Revoke, k.Copy},
+		{k.Filter, k.ClearFilter, k.ToggleRevoked, k.Sort, k.Reverse},
 		{k.Refresh, k.Help, k.Quit},
 	}
+}
+
+// SortMark is the arrow of an order's direction: ▲ ascending (A→Z, oldest
+// or least used first), ▼ descending. reverse flips the order's natural one.
+func SortMark(s storage.Sort, reverse bool) string {
+	asc := s == storage.SortName
+	if reverse {
+		asc = !asc
+	}
+	if asc {
+		return "▲"
+	}
+	return "▼"
 }
 
 // SortLabel names the order for the footer.
@@ -603,13 +674,19 @@ func (m *Model) emptyView() string {
 
 func (m *Model) headerLine() string {
 	l := m.lay
+	title := func(t string, by storage.Sort) string {
+		if m.sort == by {
+			return t + " " + SortMark(m.sort, m.reverse)
+		}
+		return t
+	}
 	parts := []string{
-		strings.Repeat(" ", selW) + cell("Name", l.name),
+		strings.Repeat(" ", selW) + cell(title("Name", storage.SortName), l.name),
 		cell("Client ID", l.id),
 		cell("Perm", l.perm),
-		cell("Query", l.q),
-		cell("Mutation", l.m),
-		cell("Created", l.created),
+		cell(title("Query", storage.SortUsage), l.q),
+		cell(title("Mutation", storage.SortUsage), l.m),
+		cell(title("Created", storage.SortCreated), l.created),
 	}
 	if l.status > 0 {
 		parts = append(parts, cell("Status", l.status))
@@ -713,7 +790,10 @@ func (m *Model) footer() string {
 			b.WriteString(" keys")
 		}
 	}
-	b.WriteString(" · sorted by " + SortLabel(m.sort))
+	if m.status != "" {
+		return s.Footer.Render(cell(b.String()+" · "+m.status, m.width))
+	}
+	b.WriteString(" · sorted by " + SortLabel(m.sort) + " " + SortMark(m.sort, m.reverse))
 	if m.snap.Revoked > 0 {
 		if m.showRevoked {
 			b.WriteString(" · revoked shown")

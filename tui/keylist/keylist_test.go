@@ -228,3 +228,99 @@ func TestShortHelpFitsAndOffersActions(t *testing.T) {
 		t.Errorf("revoked row offers actions: %s", h)
 	}
 }
+
+func ctrl(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Mod: tea.ModCtrl} }
+
+// ctrl+d/ctrl+u move half a page, g/G to the ends.
+func TestHalfPageAndEnds(t *testing.T) {
+	m := New(testCommon())
+	m.SetSize(80, 12) // 10 rows
+	m.SetSnapshot(NewSnapshotRows(rows(100), 100, true))
+	m.Update(ctrl('d'))
+	if m.Cursor() != 5 {
+		t.Fatalf("ctrl+d: cursor %d, want 5", m.Cursor())
+	}
+	m.Update(ctrl('d'))
+	m.Update(ctrl('u'))
+	if m.Cursor() != 5 {
+		t.Fatalf("ctrl+d ctrl+u: cursor %d, want 5", m.Cursor())
+	}
+	m.Update(k("G"))
+	if m.Cursor() != 99 {
+		t.Fatalf("G: cursor %d", m.Cursor())
+	}
+	m.Update(k("g"))
+	if m.Cursor() != 0 {
+		t.Fatalf("g: cursor %d", m.Cursor())
+	}
+}
+
+// S reverses the order; the sorted column carries ▲ or ▼, and so does the
+// footer.
+func TestSortDirection(t *testing.T) {
+	m := New(testCommon())
+	m.SetSize(120, 10)
+	m.SetSnapshot(NewSnapshotRows(rows(5), 5, true))
+	header := func() string { return strings.SplitN(ansi.Strip(m.View()), "\n", 2)[0] }
+	if h := header(); !strings.Contains(h, "Created ▼") {
+		t.Fatalf("newest first: %s", h)
+	}
+	m.Update(k("S"))
+	if r, _ := m.Selected(); r.Name != "key-00001" || !strings.Contains(header(), "Created ▲") {
+		t.Fatalf("reversed: first %q, header %s", r.Name, header())
+	}
+	m.Update(k("home"))
+	if r, _ := m.Selected(); r.Name != "key-00001" {
+		t.Fatalf("oldest first: first %q", r.Name)
+	}
+	m.Update(k("s")) // by name, A→Z
+	m.Update(k("home"))
+	if r, _ := m.Selected(); r.Name != "key-00001" || !strings.Contains(header(), "Name ▲") {
+		t.Fatalf("by name: %q %s", r.Name, header())
+	}
+	m.Update(k("S"))
+	m.Update(k("home"))
+	if r, _ := m.Selected(); r.Name != "key-00005" || !strings.Contains(header(), "Name ▼") {
+		t.Fatalf("by name, Z→A: %q %s", r.Name, header())
+	}
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "sorted by name ▼") {
+		t.Fatalf("footer:\n%s", v)
+	}
+}
+
+// c copies the selected Client ID: OSC 52 always, the local clipboard when
+// there is one, and says so.
+func TestCopyClientID(t *testing.T) {
+	c := testCommon()
+	var got string
+	c.Clipboard = func(s string) error { got = s; return nil }
+	m := New(c)
+	m.SetSize(100, 10)
+	rs := rows(3)
+	m.SetSnapshot(NewSnapshotRows(rs, 3, true))
+	m.Update(k("down"))
+	cmd := m.Update(k("c"))
+	if cmd == nil {
+		t.Fatal("c: no command")
+	}
+	msgs := cmd().(tea.BatchMsg)
+	var osc bool
+	for _, f := range msgs {
+		switch msg := f().(type) {
+		case CopiedMsg:
+			m.Update(msg)
+		default:
+			osc = osc || strings.Contains(fmt.Sprintf("%T", msg), "Clipboard")
+		}
+	}
+	if got != rs[1].ClientID || !osc {
+		t.Fatalf("local %q, osc52 %v", got, osc)
+	}
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "Client ID copied") {
+		t.Fatalf("no status:\n%s", v)
+	}
+	m.Update(k("down"))
+	if v := ansi.Strip(m.View()); strings.Contains(v, "Client ID copied") {
+		t.Fatal("the status outlives the next key")
+	}
+}
