@@ -164,18 +164,20 @@ func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Next, k.Prev, k.Press, k.Toggle}, {k.Yes, k.No, k.Cancel}, {k.Help}}
 }
 
-// View draws the dialog centred in its area.
+// View draws the dialog centred in its area. Whatever the size, the
+// buttons stay: they stack when side by side is too wide, and the body is
+// shortened (then the title) when the dialog is too tall.
 func (m *Model) View() string {
 	s := m.c.Styles
-	inner := min(64, max(30, m.width-8))
-	var b strings.Builder
-	b.WriteString(s.Title.Render(m.spec.Title))
-	b.WriteString("\n")
+	inner := min(64, max(12, m.width-8))
+	split := func(t string) []string { return strings.Split(t, "\n") }
+	title := split(format.Wrap(m.spec.Title, inner, 0, s.Title))
+	var body []string
 	for _, p := range m.spec.Body {
-		b.WriteString("\n")
-		b.WriteString(format.Wrap(p, inner, 0, s.Value))
-		b.WriteString("\n")
+		body = append(body, "")
+		body = append(body, split(format.Wrap(p, inner, 0, s.Value))...)
 	}
+	var opt []string
 	if m.spec.OptionLabel != "" {
 		box := "[ ] "
 		if m.option {
@@ -186,13 +188,12 @@ func (m *Model) View() string {
 		if m.focus == focusOption {
 			st, pre = s.CheckboxFocus, "▸ "
 		}
-		lines := strings.Split(ansi.Wordwrap(m.spec.OptionLabel, max(10, inner-6), ""), "\n")
-		b.WriteString("\n")
+		lines := strings.Split(ansi.Wordwrap(m.spec.OptionLabel, max(6, inner-6), ""), "\n")
 		for i, l := range lines {
 			if i == 0 {
-				b.WriteString(st.Render(pre+box+l) + "\n")
+				opt = append(opt, st.Render(pre+box+l))
 			} else {
-				b.WriteString(st.Render("      "+l) + "\n")
+				opt = append(opt, st.Render("      "+l))
 			}
 		}
 	}
@@ -206,8 +207,42 @@ func (m *Model) View() string {
 		confirm = s.ButtonDanger
 		ol = "▸ " + m.spec.ConfirmLabel + "  "
 	}
-	b.WriteString("\n")
-	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Top, cancel.Render(cl), "   ", confirm.Render(ol)))
-	box := s.DialogWarn.Width(inner + 6).Render(b.String())
+	btns := lipgloss.JoinHorizontal(lipgloss.Top, cancel.Render(cl), "   ", confirm.Render(ol))
+	if lipgloss.Width(btns) > inner {
+		btns = lipgloss.JoinVertical(lipgloss.Left, cancel.Render(cl), confirm.Render(ol))
+	}
+	buttons := split(btns)
+	var tail []string
+	if len(opt) > 0 {
+		tail = append(append(tail, ""), opt...)
+	}
+	tail = append(append(tail, ""), buttons...)
+
+	// Fit the height: 2 lines of border, then the buttons and the option
+	// before the title, and the title before the body; on the tightest
+	// screens the spacing goes and the option's label is shortened.
+	if avail := max(0, m.height-2); len(tail) > avail {
+		keep := max(min(1, len(opt)), avail-len(buttons))
+		if keep < len(opt) {
+			opt = opt[:keep]
+			opt[keep-1] = ansi.Truncate(opt[keep-1], inner-1, "") + "…"
+		}
+		tail = append(opt, buttons...)
+	}
+	room := max(0, m.height-2) - len(tail)
+	if len(title)+len(body) > room {
+		keep := max(0, room-len(title))
+		if keep < len(body) {
+			body = body[:keep]
+			if keep > 0 {
+				body[keep-1] = s.Muted.Render("…")
+			}
+		}
+		if len(title) > room {
+			title = title[:max(0, room)]
+		}
+	}
+	content := strings.Join(append(append(title, body...), tail...), "\n")
+	box := s.DialogWarn.Width(inner + 6).Render(content)
 	return lipgloss.Place(m.width, max(1, m.height), lipgloss.Center, lipgloss.Center, box)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keydeck/keydeck/tui/common"
 	"github.com/keydeck/keydeck/tui/styles"
@@ -92,6 +93,29 @@ func TestHelpShowsToggleOnlyOnTheCheckbox(t *testing.T) {
 		noOpt.Update(tea.KeyPressMsg{Code: tea.KeyTab})
 		if h := helps(noOpt); strings.Contains(h, "space") {
 			t.Fatalf("no checkbox: %s", h)
+		}
+	}
+}
+
+// Small screens shorten the body, never the buttons.
+func TestButtonsSurviveSmallScreens(t *testing.T) {
+	long := strings.Repeat("Client ID kdc_x and its secret stop working immediately and for good. ", 4)
+	for _, sz := range [][2]int{{80, 24}, {60, 14}, {40, 12}, {30, 9}, {24, 8}} {
+		m := New(&common.Common{Styles: styles.New(true, true)}, Spec{Title: "Revoke “Video-Pipeline-Key”?", Body: []string{long, long},
+			ConfirmLabel: "Revoke key", OptionLabel: "Return its unused allocation to the account (480 Query, 1,500 Mutation)", OptionValue: true})
+		m.SetSize(sz[0], sz[1])
+		v := ansi.Strip(m.View())
+		lines := strings.Split(v, "\n")
+		if len(lines) > sz[1] {
+			t.Errorf("%dx%d: %d lines", sz[0], sz[1], len(lines))
+		}
+		for _, l := range lines {
+			if ansi.StringWidth(l) > sz[0] {
+				t.Errorf("%dx%d: line %d wide: %q", sz[0], sz[1], ansi.StringWidth(l), l)
+			}
+		}
+		if !strings.Contains(v, "Cancel") || !strings.Contains(v, "Revoke key") || !strings.Contains(v, "[x]") {
+			t.Errorf("%dx%d: buttons or option lost:\n%s", sz[0], sz[1], v)
 		}
 	}
 }
