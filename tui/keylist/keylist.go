@@ -1,7 +1,7 @@
 // Package keylist is the API Keys table: the account's keys, one row each,
 // with only the visible rows drawn, a "/" filter by name or Client ID, a
-// toggle for revoked keys and three sort orders. It holds no store: the root
-// model loads snapshots and hands them over.
+// toggle for revoked keys and three sort orders, each either way. It holds
+// no store: the root model loads snapshots and hands them over.
 package keylist
 
 import (
