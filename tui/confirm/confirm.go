@@ -38,6 +38,8 @@ type Spec struct {
 // KeyMap is the dialog's bindings.
 type KeyMap struct {
 	Next, Prev, Toggle, Press, Cancel key.Binding
+	// Yes and No answer at once, wherever the focus is.
+	Yes, No key.Binding
 	// Help is the root's, listed so the help bar shows it.
 	Help key.Binding
 }
@@ -50,6 +52,8 @@ func DefaultKeyMap() KeyMap {
 		Toggle: key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "toggle")),
 		Press:  keys.Enter("choose"),
 		Cancel: key.NewBinding(key.WithKeys("esc", "ctrl+c"), key.WithHelp("esc", "cancel")),
+		Yes:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
+		No:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n/esc", "cancel")),
 		Help:   keys.NewGlobal().Help,
 	}
 }
@@ -80,9 +84,7 @@ func New(c *common.Common, spec Spec) *Model {
 	if spec.CancelLabel == "" {
 		spec.CancelLabel = "Cancel"
 	}
-	k := DefaultKeyMap()
-	k.Toggle.SetEnabled(spec.OptionLabel != "")
-	return &Model{c: c, spec: spec, option: spec.OptionValue, focus: focusCancel, keys: k, width: 80, height: 20}
+	return &Model{c: c, spec: spec, option: spec.OptionValue, focus: focusCancel, keys: DefaultKeyMap(), width: 80, height: 20}
 }
 
 // SetSize sets the area the dialog is centred in.
@@ -103,24 +105,41 @@ func (m *Model) step(d int) {
 	m.focus = first + ((m.focus-first+d)%n+n)%n
 }
 
+// bindings is the dialog's bindings as they apply now: space toggles only
+// with the focus on the checkbox. Help and Update both read them.
+func (m *Model) bindings() KeyMap {
+	b := m.keys
+	b.Toggle.SetEnabled(m.spec.OptionLabel != "" && m.focus == focusOption)
+	switch m.focus {
+	case focusOption:
+		b.Press.SetHelp("enter", "toggle")
+	case focusCancel:
+		b.Press.SetHelp("enter", "cancel")
+	case focusConfirm:
+		b.Press.SetHelp("enter", "confirm")
+	}
+	return b
+}
+
 // Update handles the dialog's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil
 	}
+	b := m.bindings()
 	switch {
-	case key.Matches(k, m.keys.Cancel):
+	case key.Matches(k, b.Cancel), key.Matches(k, b.No):
 		m.Raise(ResultMsg{Confirmed: false, Option: m.option})
-	case key.Matches(k, m.keys.Next):
+	case key.Matches(k, b.Yes):
+		m.Raise(ResultMsg{Confirmed: true, Option: m.option})
+	case key.Matches(k, b.Next):
 		m.step(1)
-	case key.Matches(k, m.keys.Prev):
+	case key.Matches(k, b.Prev):
 		m.step(-1)
-	case key.Matches(k, m.keys.Toggle):
-		if m.focus == focusOption {
-			m.option = !m.option
-		}
-	case key.Matches(k, m.keys.Press):
+	case key.Matches(k, b.Toggle):
+		m.option = !m.option
+	case key.Matches(k, b.Press):
 		switch m.focus {
 		case focusOption:
 			m.option = !m.option
@@ -133,30 +152,32 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// ShortHelp implements help.KeyMap (Toggle is enabled only with an option).
+// ShortHelp implements help.KeyMap for the current focus.
 func (m *Model) ShortHelp() []key.Binding {
-	k := m.keys
-	return []key.Binding{k.Next, k.Press, k.Toggle, k.Cancel, k.Help}
+	k := m.bindings()
+	return []key.Binding{k.Next, k.Press, k.Toggle, k.Yes, k.No, k.Help}
 }
 
-// FullHelp implements help.KeyMap.
+// FullHelp implements help.KeyMap for the current focus.
 func (m *Model) FullHelp() [][]key.Binding {
-	k := m.keys
-	return [][]key.Binding{{k.Next, k.Press, k.Toggle, k.Cancel}, {k.Help}}
+	k := m.bindings()
+	return [][]key.Binding{{k.Next, k.Prev, k.Press, k.Toggle}, {k.Yes, k.No, k.Cancel}, {k.Help}}
 }
 
-// View draws the dialog centred in its area.
+// View draws the dialog centred in its area. Whatever the size, the
+// buttons stay: they stack when side by side is too wide, and the body is
+// shortened (then the title) when the dialog is too tall.
 func (m *Model) View() string {
 	s := m.c.Styles
-	inner := min(64, max(30, m.width-8))
-	var b strings.Builder
-	b.WriteString(s.Title.Render(m.spec.Title))
-	b.WriteString("\n")
+	inner := min(64, max(12, m.width-8))
+	split := func(t string) []string { return strings.Split(t, "\n") }
+	title := split(format.Wrap(m.spec.Title, inner, 0, s.Title))
+	var body []string
 	for _, p := range m.spec.Body {
-		b.WriteString("\n")
-		b.WriteString(format.Wrap(p, inner, 0, s.Value))
-		b.WriteString("\n")
+		body = append(body, "")
+		body = append(body, split(format.Wrap(p, inner, 0, s.Value))...)
 	}
+	var opt []string
 	if m.spec.OptionLabel != "" {
 		box := "[ ] "
 		if m.option {
@@ -167,13 +188,12 @@ func (m *Model) View() string {
 		if m.focus == focusOption {
 			st, pre = s.CheckboxFocus, "▸ "
 		}
-		lines := strings.Split(ansi.Wordwrap(m.spec.OptionLabel, max(10, inner-6), ""), "\n")
-		b.WriteString("\n")
+		lines := strings.Split(ansi.Wordwrap(m.spec.OptionLabel, max(6, inner-6), ""), "\n")
 		for i, l := range lines {
 			if i == 0 {
-				b.WriteString(st.Render(pre+box+l) + "\n")
+				opt = append(opt, st.Render(pre+box+l))
 			} else {
-				b.WriteString(st.Render("      "+l) + "\n")
+				opt = append(opt, st.Render("      "+l))
 			}
 		}
 	}
@@ -187,8 +207,42 @@ func (m *Model) View() string {
 		confirm = s.ButtonDanger
 		ol = "▸ " + m.spec.ConfirmLabel + "  "
 	}
-	b.WriteString("\n")
-	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Top, cancel.Render(cl), "   ", confirm.Render(ol)))
-	box := s.DialogWarn.Width(inner + 6).Render(b.String())
+	btns := lipgloss.JoinHorizontal(lipgloss.Top, cancel.Render(cl), "   ", confirm.Render(ol))
+	if lipgloss.Width(btns) > inner {
+		btns = lipgloss.JoinVertical(lipgloss.Left, cancel.Render(cl), confirm.Render(ol))
+	}
+	buttons := split(btns)
+	var tail []string
+	if len(opt) > 0 {
+		tail = append(append(tail, ""), opt...)
+	}
+	tail = append(append(tail, ""), buttons...)
+
+	// Fit the height: 2 lines of border, then the buttons and the option
+	// before the title, and the title before the body; on the tightest
+	// screens the spacing goes and the option's label is shortened.
+	if avail := max(0, m.height-2); len(tail) > avail {
+		keep := max(min(1, len(opt)), avail-len(buttons))
+		if keep < len(opt) {
+			opt = opt[:keep]
+			opt[keep-1] = ansi.Truncate(opt[keep-1], inner-1, "") + "…"
+		}
+		tail = append(opt, buttons...)
+	}
+	room := max(0, m.height-2) - len(tail)
+	if len(title)+len(body) > room {
+		keep := max(0, room-len(title))
+		if keep < len(body) {
+			body = body[:keep]
+			if keep > 0 {
+				body[keep-1] = s.Muted.Render("…")
+			}
+		}
+		if len(title) > room {
+			title = title[:max(0, room)]
+		}
+	}
+	content := strings.Join(append(append(title, body...), tail...), "\n")
+	box := s.DialogWarn.Width(inner + 6).Render(content)
 	return lipgloss.Place(m.width, max(1, m.height), lipgloss.Center, lipgloss.Center, box)
 }

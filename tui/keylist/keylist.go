@@ -1,10 +1,12 @@
 // Package keylist is the API Keys table: the account's keys, one row each,
 // with only the visible rows drawn, a "/" filter by name or Client ID, a
-// toggle for revoked keys and three sort orders. It holds no store: the root
-// model loads snapshots and hands them over.
+// toggle for revoked keys and three sort orders, each either way. It holds
+// no store: the root model loads snapshots and hands them over.
 package keylist
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,11 +36,15 @@ type (
 	RegenerateMsg struct{ ClientID string }
 	// RevokeMsg asks to revoke a key (after a confirm).
 	RevokeMsg struct{ ClientID string }
+	// CopiedMsg reports a Client ID copy: Local when the system clipboard
+	// took it, Tried when there was one. OSC 52 is always sent too.
+	CopiedMsg struct{ Local, Tried bool }
 )
 
 // KeyMap is the list's bindings.
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
+	HalfUp, HalfDown                      key.Binding
 	Open                                  key.Binding
 	Create                                key.Binding
 	Edit                                  key.Binding
@@ -49,6 +55,8 @@ type KeyMap struct {
 	ApplyFilter                           key.Binding
 	ToggleRevoked                         key.Binding
 	Sort                                  key.Binding
+	Reverse                               key.Binding
+	Copy                                  key.Binding
 	// Global bindings the root handles, listed here so help shows them.
 	Refresh, Help, Quit key.Binding
 }
@@ -59,6 +67,8 @@ func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Up: keys.Up(), Down: keys.Down(), PageUp: keys.PageUp(), PageDown: keys.PageDown(),
 		Home: keys.Home(), End: keys.End(),
+		HalfUp:        key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "½ page up")),
+		HalfDown:      key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "½ page down")),
 		Open:          keys.Enter("details"),
 		Create:        key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new key")),
 		Edit:          keys.Edit(),
@@ -69,6 +79,8 @@ func DefaultKeyMap() KeyMap {
 		ApplyFilter:   key.NewBinding(key.WithKeys("enter", "down", "up"), key.WithHelp("enter", "keep filter")),
 		ToggleRevoked: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "revoked")),
 		Sort:          key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
+		Reverse:       key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
+		Copy:          key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy Client ID")),
 		Refresh:       g.Refresh,
 		Help:          g.Help,
 		Quit:          g.Quit,
@@ -93,6 +105,8 @@ type Model struct {
 	query       string // applied filter, lower case
 	showRevoked bool
 	sort        storage.Sort
+	reverse     bool   // the sort's opposite direction
+	status      string // the last copy's outcome, until the next key
 
 	width, height int
 	lay           layout
@@ -119,9 +133,17 @@ func New(c *common.Common) *Model {
 func (m *Model) SetSize(w, h int) {
 	m.width, m.height = w, h
 	m.filter.SetStyles(m.c.Styles.Input)
-	m.lay = computeLayout(w)
+	m.relayout()
 	m.filter.SetWidth(max(10, w-4))
 	m.clamp()
+}
+
+func (m *Model) relayout() {
+	d := defaultDims
+	if m.snap != nil && len(m.snap.Rows) > 0 {
+		d = m.snap.widths
+	}
+	m.lay = computeLayout(m.width, d)
 }
 
 // Snapshot returns the data shown.
@@ -131,6 +153,7 @@ func (m *Model) Snapshot() *Snapshot { return m.snap }
 // when it is still there.
 func (m *Model) SetSnapshot(s *Snapshot) {
 	m.snap = s
+	m.relayout()
 	m.rebuild(false)
 }
 
@@ -149,6 +172,9 @@ func (m *Model) ShowRevoked() bool { return m.showRevoked }
 
 // Sort is the current order.
 func (m *Model) Sort() storage.Sort { return m.sort }
+
+// Reversed reports whether the order runs the other way.
+func (m *Model) Reversed() bool { return m.reverse }
 
 // Visible is how many keys pass the filter.
 func (m *Model) Visible() int { return len(m.view) }
@@ -194,8 +220,14 @@ func (m *Model) rebuild(narrow bool) {
 	}
 	rows := m.snap.Rows
 	src := m.snap.Order(m.sort)
-	if narrow && m.view != nil {
+	switch {
+	case narrow && m.view != nil:
 		src = m.view
+	case m.reverse:
+		// The snapshot holds every loaded row, so the other direction is
+		// the same order read backwards; no store round trip.
+		src = slices.Clone(src)
+		slices.Reverse(src)
 	}
 	q := m.query
 	out := make([]int32, 0, len(src))
@@ -275,11 +307,23 @@ func (m *Model) bindings() KeyMap {
 	b.Edit.SetEnabled(act)
 	b.Regenerate.SetEnabled(act)
 	b.Revoke.SetEnabled(act)
+	b.Copy.SetEnabled(!m.filtering && has)
 	return b
 }
 
 // Update handles the list's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if c, ok := msg.(CopiedMsg); ok {
+		switch {
+		case c.Local:
+			m.status = "Client ID copied"
+		case c.Tried:
+			m.status = "Client ID sent with OSC 52 (no system clipboard)"
+		default:
+			m.status = "Client ID sent to the terminal's clipboard (OSC 52)"
+		}
+		return nil
+	}
 	if m.filtering {
 		return m.updateFilter(msg)
 	}
@@ -287,6 +331,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if !ok {
 		return nil
 	}
+	m.status = ""
 	b := m.bindings()
 	row, has := m.Selected()
 	switch {
@@ -298,6 +343,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.move(-m.tableHeight())
 	case key.Matches(k, m.keys.PageDown):
 		m.move(m.tableHeight())
+	case key.Matches(k, m.keys.HalfUp):
+		m.move(-max(1, m.tableHeight()/2))
+	case key.Matches(k, m.keys.HalfDown):
+		m.move(max(1, m.tableHeight()/2))
 	case key.Matches(k, m.keys.Home):
 		m.move(-len(m.view))
 	case key.Matches(k, m.keys.End):
@@ -317,6 +366,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.Raise(RegenerateMsg{row.ClientID})
 	case key.Matches(k, b.Revoke):
 		m.Raise(RevokeMsg{row.ClientID})
+	case key.Matches(k, b.Copy):
+		return m.copyID(row.ClientID)
 	case key.Matches(k, m.keys.Filter):
 		m.filtering = true
 		m.filter.SetValue(m.query)
@@ -341,9 +392,26 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		default:
 			m.sort = storage.SortCreated
 		}
+		m.reverse = false
+		m.rebuild(false)
+	case key.Matches(k, m.keys.Reverse):
+		m.reverse = !m.reverse
 		m.rebuild(false)
 	}
 	return nil
+}
+
+// copyID sends the Client ID to the terminal (OSC 52) and, when the root
+// has one, to the local clipboard.
+func (m *Model) copyID(id string) tea.Cmd {
+	clip := m.c.Clipboard
+	local := func() tea.Msg {
+		if clip == nil {
+			return CopiedMsg{}
+		}
+		return CopiedMsg{Tried: true, Local: clip(id) == nil}
+	}
+	return tea.Batch(tea.SetClipboard(id), local)
 }
 
 func (m *Model) updateFilter(msg tea.Msg) tea.Cmd {
@@ -381,7 +449,9 @@ func (m *Model) updateFilter(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// ShortHelp implements help.KeyMap for the current state.
+// ShortHelp implements help.KeyMap for the current state: the essentials
+// always, then the row's actions and the view toggles as the width allows,
+// so the bar never ends in "…" over a key that works.
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.bindings()
 	if m.filtering {
@@ -391,10 +461,53 @@ func (m *Model) ShortHelp() []key.Binding {
 		return []key.Binding{keys.Enter("generate key"), k.Refresh, k.Help, k.Quit}
 	}
 	up := k.Up
-	up.SetHelp("↑/↓", "move")
+	up.SetHelp("↑/↓ j/k", "move")
 	clear := k.ClearFilter // a copy: esc must still close an empty filter
 	clear.SetEnabled(m.query != "")
-	return []key.Binding{up, k.Open, k.Create, k.Filter, clear, k.Help, k.Quit, k.ToggleRevoked, k.Sort}
+	regen := k.Regenerate
+	regen.SetHelp("R", "regenerate")
+	// slots in display order; rank is the order they are let in (0: always).
+	type slot struct {
+		b    key.Binding
+		rank int
+	}
+	slots := []slot{
+		{up, 0}, {k.Open, 0}, {k.Edit, 2}, {regen, 2}, {k.Revoke, 2},
+		{k.Create, 1}, {k.Filter, 1}, {clear, 0},
+		{k.ToggleRevoked, 3}, {k.Sort, 4}, {k.Copy, 5}, {k.Help, 0}, {k.Quit, 0},
+	}
+	const sep = 3 // " • "
+	width := func(b key.Binding) int {
+		if !b.Enabled() {
+			return 0
+		}
+		return ansi.StringWidth(b.Help().Key) + 1 + ansi.StringWidth(b.Help().Desc) + sep
+	}
+	used, in := 0, [6]bool{0: true}
+	for _, sl := range slots {
+		if sl.rank == 0 {
+			used += width(sl.b)
+		}
+	}
+	for rank := 1; rank < len(in); rank++ {
+		need := 0
+		for _, sl := range slots {
+			if sl.rank == rank {
+				need += width(sl.b)
+			}
+		}
+		if used+need <= m.width {
+			used += need
+			in[rank] = true
+		}
+	}
+	out := make([]key.Binding, 0, len(slots))
+	for _, sl := range slots {
+		if in[sl.rank] {
+			out = append(out, sl.b)
+		}
+	}
+	return out
 }
 
 // FullHelp implements help.KeyMap for the current state.
@@ -404,11 +517,24 @@ func (m *Model) FullHelp() [][]key.Binding {
 		return [][]key.Binding{{k.ApplyFilter, k.ClearFilter}}
 	}
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End},
-		{k.Open, k.Create, k.Edit, k.Regenerate, k.Revoke},
-		{k.Filter, k.ClearFilter, k.ToggleRevoked, k.Sort},
+		{k.Up, k.Down, k.HalfUp, k.HalfDown, k.PageUp, k.PageDown, k.Home, k.End},
+		{k.Open, k.Create, k.Edit, k.Regenerate, k.Revoke, k.Copy},
+		{k.Filter, k.ClearFilter, k.ToggleRevoked, k.Sort, k.Reverse},
 		{k.Refresh, k.Help, k.Quit},
 	}
+}
+
+// SortMark is the arrow of an order's direction: ▲ ascending (A→Z, oldest
+// or least used first), ▼ descending. reverse flips the order's natural one.
+func SortMark(s storage.Sort, reverse bool) string {
+	asc := s == storage.SortName
+	if reverse {
+		asc = !asc
+	}
+	if asc {
+		return "▲"
+	}
+	return "▼"
 }
 
 // SortLabel names the order for the footer.
@@ -422,57 +548,102 @@ func SortLabel(s storage.Sort) string {
 	return "newest"
 }
 
-// layout is the widths of the columns for one terminal width.
+// layout is the widths of the columns for one terminal width; a zero
+// width is a column left out.
 type layout struct {
 	name, id, perm, q, m, created, status, last int
 	idFull                                      bool
 	exact                                       bool
 	bar                                         int
 	createdTime                                 bool
+	tooSmall                                    bool
 }
 
 const selW = 2
 
+// Chrome is the lines the root draws around the list (header, status
+// line, one line of help), for the "too small" message.
+const Chrome = 5
+
+// The smallest area the list can serve: a name of minName, both quotas
+// compact, and one row between the column titles and the footer.
+const (
+	MinWidth  = selW + minName + 1 + compactW + 1 + compactW
+	MinHeight = 3
+	minName   = 8
+	compactW  = 9 // "9.9k/1.2M": format.Compact is at most 4 cells
+	maxBar    = 20
+)
+
 func (l layout) total() int {
-	w := selW + l.name + 1 + l.id + 1 + l.perm + 1 + l.q + 1 + l.m + 1 + l.created
-	if l.status > 0 {
-		w += 1 + l.status
-	}
-	if l.last > 0 {
-		w += 1 + l.last
+	w := selW + l.name
+	for _, c := range []int{l.id, l.perm, l.q, l.m, l.created, l.status, l.last} {
+		if c > 0 {
+			w += 1 + c
+		}
 	}
 	return w
 }
 
-// computeLayout fits the columns to width: at 80 columns Client IDs are
-// shortened and numbers compact; wider terminals get the status, the full
-// Client ID, exact numbers, longer bars, last use and times, in that order.
-func computeLayout(width int) layout {
-	l := layout{id: 13, perm: 4, q: 14, m: 14, created: 10, bar: 4}
-	const minName = 16
-	fixed := func() int { n := l.name; l.name = 0; t := l.total(); l.name = n; return t }
-	spare := func() int { return width - fixed() - 24 }
-	if spare() >= 8 {
-		l.status = 7
+// quotaW is a quota column's width: its text and, with a bar, the bar.
+func (l layout) quotaW(exactW int) int {
+	t := compactW
+	if l.exact {
+		t = max(compactW, exactW)
 	}
-	if spare() >= 13 {
-		l.id, l.idFull = 26, true
+	if l.bar > 0 {
+		return t + 1 + l.bar
 	}
-	if spare() >= 12 {
-		l.exact = true
-		l.q, l.m = 20, 20
+	return t
+}
+
+// computeLayout fits the columns to width, adding them by priority so a
+// value is shown whole or not at all: below 80 columns Perm, the short
+// Client ID, Created and the bars go in that order. Wider, the whole
+// Client ID and the status come before the Name grows past 16 cells, then
+// (with whole names) exact numbers, longer bars, last use and times.
+// Whatever is left widens the Name to its longest value, then the bars.
+func computeLayout(width int, d dims) layout {
+	if width < MinWidth {
+		return layout{tooSmall: true}
 	}
-	if spare() >= 12 {
-		l.bar = 10
-		l.q, l.m = l.q+6, l.m+6
+	l := layout{}
+	set := func(c *layout) { c.q, c.m = c.quotaW(d.qExact), c.quotaW(d.mExact) }
+	set(&l)
+	// try applies f when the row still fits with a Name of floor cells (or
+	// the longest name, when shorter).
+	try := func(floor int, f func(*layout)) {
+		c := l
+		f(&c)
+		set(&c)
+		c.name = min(floor, max(d.name, minName))
+		if c.total() <= width {
+			c.name = 0
+			l = c
+		}
 	}
-	if spare() >= 10 {
-		l.last = 9
+	try(10, func(c *layout) { c.perm = 4 })
+	try(12, func(c *layout) { c.id = min(13, d.id) })
+	try(12, func(c *layout) { c.created = 10 })
+	try(12, func(c *layout) { c.bar = 4 })
+	try(16, func(c *layout) { c.id, c.idFull = d.id, true })
+	try(16, func(c *layout) { c.status = 7 })
+	// The rest is nice to have: only once the names are whole (up to 32
+	// cells; longer names are cut anyway).
+	whole := max(16, min(d.name, 32))
+	try(whole, func(c *layout) { c.exact = true })
+	try(whole, func(c *layout) { c.bar = max(c.bar, 6) })
+	try(whole, func(c *layout) { c.last = 9 })
+	try(whole, func(c *layout) { c.bar = max(c.bar, 10) })
+	try(whole, func(c *layout) { c.created, c.createdTime = 23, true })
+	free := width - l.total()
+	l.name = min(free, max(d.name, minName))
+	free -= l.name
+	if l.bar > 0 && free >= 2 {
+		grow := min(free/2, maxBar-l.bar)
+		l.bar += max(0, grow)
+		set(&l)
 	}
-	if spare() >= 13 {
-		l.created, l.createdTime = 23, true
-	}
-	l.name = min(max(minName, width-fixed()), 64)
 	return l
 }
 
@@ -502,6 +673,11 @@ func (m *Model) View() string {
 	}
 	if m.Empty() {
 		return m.emptyView()
+	}
+	if m.lay.tooSmall || m.height < MinHeight {
+		// Wrapped, not cut: a cut would misstate the size needed.
+		msg := fmt.Sprintf("terminal too small (needs %d×%d)", MinWidth, MinHeight+Chrome)
+		return s.Muted.Render(ansi.Wrap(msg, max(1, m.width), " "))
 	}
 	var b strings.Builder
 	if m.filtering || m.query != "" {
@@ -558,27 +734,41 @@ func (m *Model) emptyView() string {
 
 func (m *Model) headerLine() string {
 	l := m.lay
-	parts := []string{
-		strings.Repeat(" ", selW) + cell("Name", l.name),
-		cell("Client ID", l.id),
-		cell("Perm", l.perm),
-		cell("Query", l.q),
-		cell("Mutation", l.m),
-		cell("Created", l.created),
+	title := func(t string, by storage.Sort) string {
+		if m.sort == by {
+			return t + " " + SortMark(m.sort, m.reverse)
+		}
+		return t
 	}
-	if l.status > 0 {
-		parts = append(parts, cell("Status", l.status))
+	parts := []string{strings.Repeat(" ", selW) + cell(title("Name", storage.SortName), l.name)}
+	add := func(t string, w int) {
+		if w > 0 {
+			parts = append(parts, cell(t, w))
+		}
 	}
-	if l.last > 0 {
-		parts = append(parts, cell("Last used", l.last))
-	}
+	add("Client ID", l.id)
+	add("Perm", l.perm)
+	add(title("Query", storage.SortUsage), l.q)
+	add(title("Mutation", storage.SortUsage), l.m)
+	add(title("Created", storage.SortCreated), l.created)
+	add("Status", l.status)
+	add("Last used", l.last)
 	return m.c.Styles.TableHeader.Render(cell(strings.Join(parts, " "), m.width))
 }
 
 func (m *Model) quota(used, alloc int64, w int, fill lipgloss.Style, plain bool) string {
 	l := m.lay
+	tw := w
+	if l.bar > 0 {
+		tw = w - l.bar - 1
+	}
 	text := format.UsedOf(used, alloc, !l.exact)
-	tw := w - l.bar - 1
+	if ansi.StringWidth(text) > tw {
+		text = format.UsedOf(used, alloc, true) // compact, never cut
+	}
+	if l.bar == 0 {
+		return rcell(text, tw)
+	}
 	st := m.c.Styles
 	if plain {
 		p := lipgloss.Style{}
@@ -601,7 +791,7 @@ func (m *Model) rowLine(r *Row, selected bool) string {
 		mark = " ×"
 	}
 	id := r.ClientID
-	if !l.idFull && len(id) > l.id {
+	if !l.idFull && l.id > 0 && len(id) > l.id {
 		id = id[:l.id-1] + "…"
 	}
 	var created string
@@ -617,13 +807,18 @@ func (m *Model) rowLine(r *Row, selected bool) string {
 		}
 		return st.Render(c)
 	}
-	parts := []string{
-		mark + text(ansi.Strip(r.Name), l.name, s.Value),
-		text(id, l.id, s.Muted),
-		text(r.Perms.Short(), l.perm, s.Value),
+	parts := []string{mark + text(ansi.Strip(r.Name), l.name, s.Value)}
+	if l.id > 0 {
+		parts = append(parts, text(id, l.id, s.Muted))
+	}
+	if l.perm > 0 {
+		parts = append(parts, text(r.Perms.Short(), l.perm, s.Value))
+	}
+	parts = append(parts,
 		m.quota(r.QueryUsed, r.QueryAlloc, l.q, s.QueryBar, plain),
-		m.quota(r.MutationUsed, r.MutationAlloc, l.m, s.MutateBar, plain),
-		text(created, l.created, s.Muted),
+		m.quota(r.MutationUsed, r.MutationAlloc, l.m, s.MutateBar, plain))
+	if l.created > 0 {
+		parts = append(parts, text(created, l.created, s.Muted))
 	}
 	if l.status > 0 {
 		st := "active"
@@ -653,33 +848,50 @@ func (m *Model) rowLine(r *Row, selected bool) string {
 	return line
 }
 
+// footer is the position and the view's state, segment by segment: one
+// that does not fit is left out, never cut (its numbers would misread).
 func (m *Model) footer() string {
 	s := m.c.Styles
 	n := len(m.view)
-	var b strings.Builder
+	var segs []string
 	if n == 0 {
-		b.WriteString("0 keys")
+		segs = append(segs, "0 keys")
 	} else {
 		end := min(n, m.offset+m.tableHeight())
-		b.WriteString(format.Int(int64(m.offset+1)) + "–" + format.Int(int64(end)) + " of " + format.Int(int64(n)))
+		pos := format.Int(int64(m.offset+1)) + "–" + format.Int(int64(end)) + " of " + format.Int(int64(n))
 		if n == 1 {
-			b.WriteString(" key")
+			pos += " key"
 		} else {
-			b.WriteString(" keys")
+			pos += " keys"
 		}
+		segs = append(segs, pos)
 	}
-	b.WriteString(" · sorted by " + SortLabel(m.sort))
-	if m.snap.Revoked > 0 {
-		if m.showRevoked {
-			b.WriteString(" · revoked shown")
-		} else {
-			b.WriteString(" · " + format.Int(int64(m.snap.Revoked)) + " revoked hidden")
+	if m.status != "" {
+		segs = append(segs, m.status)
+	} else {
+		segs = append(segs, "sorted by "+SortLabel(m.sort)+" "+SortMark(m.sort, m.reverse))
+		if m.snap.Revoked > 0 {
+			if m.showRevoked {
+				segs = append(segs, "revoked shown")
+			} else {
+				segs = append(segs, format.Int(int64(m.snap.Revoked))+" revoked hidden")
+			}
 		}
 	}
 	if !m.snap.Complete {
-		b.WriteString(" · loaded " + format.Int(int64(len(m.snap.Rows))) + " of " + format.Int(int64(m.snap.Total)) + "…")
+		segs = append(segs, "loaded "+format.Int(int64(len(m.snap.Rows)))+" of "+format.Int(int64(m.snap.Total))+"…")
 	}
-	return s.Footer.Render(cell(b.String(), m.width))
+	line := ""
+	for _, sg := range segs {
+		next := sg
+		if line != "" {
+			next = line + " · " + sg
+		}
+		if ansi.StringWidth(next) <= m.width {
+			line = next
+		}
+	}
+	return s.Footer.Render(cell(line, m.width))
 }
 
 // Select puts the cursor on a key, now or once it is loaded.

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
 )
@@ -68,7 +70,35 @@ type Snapshot struct {
 	// Active and Revoked count the loaded rows.
 	Active, Revoked int
 
+	// widths is what the longest values need, for the layout.
+	widths dims
+
 	orders map[storage.Sort][]int32
+}
+
+// dims is the cells the widest loaded values take: the layout gives a
+// column no more than its longest value and switches to exact numbers only
+// when the widest of them fits.
+type dims struct {
+	name, id       int
+	qExact, mExact int // "used/alloc" with thousands separators
+}
+
+// defaultDims is assumed before any data arrives.
+var defaultDims = dims{name: 24, id: 26, qExact: 11, mExact: 11}
+
+// intWidth is len(format.Int(n)) without building the string.
+func intWidth(n int64) int {
+	w := 0
+	if n < 0 {
+		w, n = 1, -n
+	}
+	d := 1
+	for n >= 10 {
+		n /= 10
+		d++
+	}
+	return w + d + (d-1)/3
 }
 
 // NewSnapshot builds a snapshot from keys in the store's created order.
@@ -101,6 +131,14 @@ func NewSnapshotRows(rows []Row, total int, complete bool) *Snapshot {
 	for i, end := range ends {
 		rows[i].search = all[start:end]
 		start = end
+	}
+	s.widths = dims{name: 4, id: 9, qExact: 3, mExact: 3} // at least the titles' room
+	for i := range rows {
+		r := &rows[i]
+		s.widths.name = max(s.widths.name, ansi.StringWidth(r.Name))
+		s.widths.id = max(s.widths.id, len(r.ClientID))
+		s.widths.qExact = max(s.widths.qExact, intWidth(r.QueryUsed)+1+intWidth(r.QueryAlloc))
+		s.widths.mExact = max(s.widths.mExact, intWidth(r.MutationUsed)+1+intWidth(r.MutationAlloc))
 	}
 	for i := range rows {
 		if rows[i].Revoked {

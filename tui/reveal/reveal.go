@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/tui/common"
@@ -176,12 +177,19 @@ func (m *Model) View() string {
 	}
 	b.WriteString(s.Title.Render(title+" — ") + s.Account.Render(m.key.Name) + "\n\n")
 	const label = 15
+	// A value too long for its line goes on the next one, and one too long
+	// for any line is wrapped there: never cut, or the secret shown once
+	// would be lost.
 	line := func(name, value string, vs lipgloss.Style) {
 		b.WriteString("  " + s.Label.Render(padRight(name, label)))
-		if 2+label+lipgloss.Width(value) > w {
-			b.WriteString("\n    ")
+		if 2+label+lipgloss.Width(value) <= w {
+			b.WriteString(vs.Render(value) + "\n")
+			return
 		}
-		b.WriteString(vs.Render(value) + "\n")
+		for _, l := range strings.Split(ansi.Hardwrap(value, max(1, w-4), false), "\n") {
+			b.WriteString("\n    " + vs.Render(l))
+		}
+		b.WriteString("\n")
 	}
 	line("Client ID", m.key.ClientID, s.Value)
 	line("Client Secret", m.secret, s.Secret)

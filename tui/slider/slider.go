@@ -27,10 +27,10 @@ type KeyMap struct {
 // DefaultKeyMap returns the slider's bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Dec:       key.NewBinding(key.WithKeys("left", "h", "-"), key.WithHelp("←/→", "step")),
-		Inc:       key.NewBinding(key.WithKeys("right", "l", "+"), key.WithHelp("→", "more")),
-		BigDec:    key.NewBinding(key.WithKeys("shift+left", "pgdown", "H"), key.WithHelp("pgup/pgdn", "±10%")),
-		BigInc:    key.NewBinding(key.WithKeys("shift+right", "pgup", "L"), key.WithHelp("shift+→", "more 10%")),
+		Dec:       key.NewBinding(key.WithKeys("left", "h", "-"), key.WithHelp("←/h/-", "less")),
+		Inc:       key.NewBinding(key.WithKeys("right", "l", "+"), key.WithHelp("→/l/+", "more")),
+		BigDec:    key.NewBinding(key.WithKeys("shift+left", "pgdown", "H"), key.WithHelp("pgdn/H", "less ×10")),
+		BigInc:    key.NewBinding(key.WithKeys("shift+right", "pgup", "L"), key.WithHelp("pgup/L", "more ×10")),
 		Min:       key.NewBinding(key.WithKeys("home"), key.WithHelp("home/end", "0/all")),
 		Max:       key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "all")),
 		Digits:    key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("0-9", "type")),
@@ -38,8 +38,14 @@ func DefaultKeyMap() KeyMap {
 	}
 }
 
-// ShortHelp implements help.KeyMap.
-func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Dec, k.BigDec, k.Digits} }
+// ShortHelp implements help.KeyMap: one entry per pair, naming both
+// directions, so the short bar fits 80 columns.
+func (k KeyMap) ShortHelp() []key.Binding {
+	step, big := k.Dec, k.BigDec
+	step.SetHelp("←→ hl -+", "step")
+	big.SetHelp("pgdn/pgup HL", "×10")
+	return []key.Binding{step, big} // digits: in the full help and the hint
+}
 
 // FullHelp implements help.KeyMap.
 func (k KeyMap) FullHelp() [][]key.Binding {
@@ -102,15 +108,45 @@ func (m Model) Err() error {
 	return nil
 }
 
-// Step is what an arrow key moves: a hundredth of the bound, at least 1.
-func (m Model) Step() int64 { return max(1, m.max/100) }
+// Step is what an arrow key moves: about a hundredth of the bound, rounded
+// to 1, 2 or 5 × 10ⁿ so values land on numbers people read easily.
+func (m Model) Step() int64 { return roundStep(m.max / 100) }
 
-// BigStep is what shift or a page key moves: a tenth of the bound.
-func (m Model) BigStep() int64 { return max(1, m.max/10) }
+// BigStep is what shift or a page key moves: about a tenth of the bound,
+// rounded the same way.
+func (m Model) BigStep() int64 { return roundStep(m.max / 10) }
 
+// roundStep rounds x to the nearest 1, 2 or 5 × 10ⁿ (at least 1).
+func roundStep(x int64) int64 {
+	if x <= 1 {
+		return 1
+	}
+	p := int64(1)
+	for p*10 <= x {
+		p *= 10
+	}
+	switch f := float64(x) / float64(p); {
+	case f < 1.5:
+		return p
+	case f < 3.5:
+		return 2 * p
+	case f < 7.5:
+		return 5 * p
+	}
+	return 10 * p
+}
+
+// add moves by d to the next multiple of |d| in its direction, so a value
+// typed or set off the grid snaps back onto round numbers.
 func (m *Model) add(d int64) {
 	m.typing, m.buf = false, ""
-	v := m.value + d
+	v := m.value
+	if d > 0 {
+		v = (v/d + 1) * d
+	} else {
+		s := -d
+		v = ((v+s-1)/s - 1) * s
+	}
 	m.value = min(max(0, v), m.max)
 }
 
@@ -162,14 +198,17 @@ func (m Model) View() string {
 		num += "▏"
 	}
 	avail := fmt.Sprintf("%s of %s available", num, format.Int(m.max))
-	barW := max(10, min(50, m.width-lipgloss.Width(avail)-3))
+	// The bar's width comes from the widest text the value can have (the
+	// bound, plus the typing cursor), so it does not shrink as the value grows.
+	widest := fmt.Sprintf("%s▏ of %s available", format.Int(m.max), format.Int(m.max))
+	barW := max(10, min(50, m.width-lipgloss.Width(widest)-3))
 	bar := chart.Bar(m.value, m.max, barW, m.fill, s.EmptyBar, s.FullBar)
 	if m.max == 0 {
 		bar = chart.Bar(0, 0, barW, m.fill, s.EmptyBar, s.FullBar)
 	}
 	out := s.Title.Render(m.Label) + "\n\n" +
 		"  " + bar + "  " + s.Value.Bold(true).Render(avail) + "\n"
-	hint := fmt.Sprintf("←/→ ±%s · shift+←/→ or pgup/pgdn ±%s · home 0 · end all · type digits",
+	hint := fmt.Sprintf("←→ h/l -/+ ±%s · shift+←→ pgup/pgdn H/L ±%s · home 0 · end all · 0-9 type",
 		format.Int(m.Step()), format.Int(m.BigStep()))
 	out += format.Wrap(hint, m.width, 2, s.Hint)
 	if m.max == 0 {

@@ -42,14 +42,16 @@ func TestSteps(t *testing.T) {
 		keys []string
 		want int64
 	}{
-		{[]string{"right"}, 80},
-		{[]string{"shift+right"}, 880},
+		{[]string{"right"}, 100},
+		{[]string{"shift+right"}, 1000},
 		{[]string{"pgdown", "pgdown"}, 0},
 		{[]string{"left"}, 0}, // never below 0
 		{[]string{"end", "right"}, 8000},
 		{[]string{"1", "2", "3"}, 123},
 		{[]string{"backspace"}, 12},
-		{[]string{"right"}, 92},
+		{[]string{"right"}, 100}, // snaps onto the step grid
+		{[]string{"3", "left"}, 0},
+		{[]string{"2", "5", "0", "left"}, 200},
 	}
 	for _, c := range cases {
 		m = press(m, c.keys...)
@@ -58,7 +60,7 @@ func TestSteps(t *testing.T) {
 		}
 	}
 	if m.Err() != nil {
-		t.Fatalf("92 of 8000: %v", m.Err())
+		t.Fatalf("200 of 8000: %v", m.Err())
 	}
 	m = press(m, "9", "9", "9", "9", "9")
 	if m.Err() == nil || m.Err().Error() != "99,999 is more than the 8,000 available" {
@@ -91,5 +93,54 @@ func TestSmallAndEmptyBounds(t *testing.T) {
 	}
 	if m.Value() != 9_999_999_999_999 {
 		t.Fatalf("typed value %d", m.Value())
+	}
+}
+
+// Steps are 1, 2 or 5 × 10ⁿ, near 1 % and 10 % of the bound.
+func TestRoundSteps(t *testing.T) {
+	st := styles.New(true, true)
+	for _, c := range []struct{ max, step, big int64 }{
+		{6201, 50, 500}, {8990, 100, 1000}, {10_000, 100, 1000}, {2500, 20, 200},
+		{150, 1, 20}, {99, 1, 10}, {5, 1, 1}, {1_234_567, 10_000, 100_000},
+	} {
+		m := New("Q", 0, c.max, st, st.QueryBar)
+		if m.Step() != c.step || m.BigStep() != c.big {
+			t.Errorf("bound %d: steps %d %d, want %d %d", c.max, m.Step(), m.BigStep(), c.step, c.big)
+		}
+	}
+}
+
+// The bar keeps its width from 0 % to 100 %.
+func TestBarWidthIsStable(t *testing.T) {
+	st := styles.New(true, true)
+	barW := func(m Model) int {
+		for _, l := range strings.Split(ansi.Strip(m.View()), "\n") {
+			if strings.Contains(l, "available") {
+				return strings.Count(l, "█") + strings.Count(l, "░") + strings.Count(l, "▏") +
+					strings.Count(l, "▎") + strings.Count(l, "▍") + strings.Count(l, "▌") + strings.Count(l, "▋") + strings.Count(l, "▊") + strings.Count(l, "▉")
+			}
+		}
+		return -1
+	}
+	m := New("Q", 0, 1_000_000, st, st.QueryBar)
+	m.SetSize(60, 10)
+	w0 := barW(m)
+	m = press(m, "end")
+	if w := barW(m); w != w0 || w < 10 {
+		t.Fatalf("bar %d cells at 0 %%, %d at 100 %%", w0, w)
+	}
+}
+
+// Help names both directions of every pair, h/l and -/+ included.
+func TestHelpNamesBothDirections(t *testing.T) {
+	k := DefaultKeyMap()
+	short := k.ShortHelp()[0].Help().Key
+	for _, want := range []string{"←", "→", "h", "l", "-", "+"} {
+		if !strings.Contains(short, want) {
+			t.Errorf("short help %q lacks %q", short, want)
+		}
+	}
+	if k.Dec.Help().Key != "←/h/-" || k.Inc.Help().Key != "→/l/+" {
+		t.Errorf("full help: %q %q", k.Dec.Help().Key, k.Inc.Help().Key)
 	}
 }

@@ -580,7 +580,9 @@ func (m *Model) ShortHelp() []key.Binding {
 	k := m.keys
 	switch m.step {
 	case StepPermissions:
-		return []key.Binding{k.Up, k.Toggle, k.Continue, k.Back, m.help()}
+		move := k.Up
+		move.SetHelp("↑/↓ j/k", "move")
+		return []key.Binding{move, k.Toggle, k.Continue, k.Back, m.help()}
 	case StepQuery, StepMutation:
 		return append(k.Slider.ShortHelp(), k.Continue, k.Back, m.help())
 	case StepReview:

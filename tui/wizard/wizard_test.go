@@ -156,3 +156,18 @@ func TestDigitsTogglePermissions(t *testing.T) {
 		t.Fatalf("1 2 3: %v", m.Permissions())
 	}
 }
+
+// Help names both j and k where they move, and h/l, -/+ on the sliders.
+func TestHelpNamesBothDirections(t *testing.T) {
+	m := step(New(testCommon(), nil), "a", "enter")
+	if m.Step() != StepPermissions {
+		t.Fatalf("step %v", m.Step())
+	}
+	if h := m.ShortHelp()[0].Help().Key; h != "↑/↓ j/k" {
+		t.Fatalf("permissions: %q", h)
+	}
+	m = step(m, "enter")
+	if h := m.ShortHelp()[0].Help().Key; !strings.Contains(h, "hl") || !strings.Contains(h, "-+") {
+		t.Fatalf("slider: %q", h)
+	}
+}
