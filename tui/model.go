@@ -669,6 +669,11 @@ func (m *Model) header() string {
 	if !m.c.HaveAccount {
 		right = strings.TrimSuffix(right, s.Account.Render(""))
 	}
+	// Which database or server: two sessions on two stores look alike
+	// otherwise. It gets what room the line has left.
+	if room := m.width - lipgloss.Width(crumbs) - lipgloss.Width(right) - 4; m.opt.Source != "" && room >= 10 {
+		right = s.Muted.Render(shortenSource(m.opt.Source, room)+" · ") + right
+	}
 	line1 := spread(crumbs, right, m.width)
 
 	var line2 string
@@ -693,6 +698,19 @@ func (m *Model) header() string {
 	}
 	rule := s.Muted.Render(strings.Repeat("─", max(0, m.width)))
 	return fit(line1+"\n"+line2+"\n"+rule, m.width, headerHeight)
+}
+
+// shortenSource cuts a source to n cells: a URL keeps its start (the
+// host), a file path its end (the file name).
+func shortenSource(src string, n int) string {
+	src = model.Sanitize(src, 500)
+	if ansi.StringWidth(src) <= n {
+		return src
+	}
+	if strings.Contains(src, "://") {
+		return ansi.Truncate(src, n, "…")
+	}
+	return "…" + ansi.TruncateLeft(src, ansi.StringWidth(src)-n+1, "")
 }
 
 // spread puts left and right on one line of width w.
