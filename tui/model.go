@@ -322,14 +322,14 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.afterWrite(msg.Key, fmt.Sprintf("Saved changes to %q.", msg.Key.Name))
 	case KeyRevokedMsg:
 		m.end()
-		text := fmt.Sprintf("Key %q revoked; its allocation went back to the account.", msg.Key.Name)
+		text := fmt.Sprintf("Key %q revoked; %s", msg.Key.Name, returned(msg.Key))
 		if msg.Key.KeepsAllocation {
 			text = fmt.Sprintf("Key %q revoked; it keeps holding its allocation until released.", msg.Key.Name)
 		}
 		return m.afterWrite(msg.Key, text)
 	case KeyReleasedMsg:
 		m.end()
-		return m.afterWrite(msg.Key, fmt.Sprintf("The allocation of %q went back to the account.", msg.Key.Name))
+		return m.afterWrite(msg.Key, fmt.Sprintf("Released %q; %s", msg.Key.Name, returned(msg.Key)))
 	case SubmitFailedMsg:
 		m.end()
 		if w, ok := m.dialog.(*wizard.Model); ok {
@@ -437,6 +437,37 @@ func (m *Model) keysLoaded(msg KeysLoadedMsg) tea.Cmd {
 	m.loading = false
 	m.lastLoad = msg.Took
 	return nil
+}
+
+// returned says what a revoke or release gave back: the unused part of the
+// allocation. What the key used this period stays held until the reset,
+// and saying "its allocation went back" would hide that.
+func returned(k model.Key) string {
+	kinds := func(f func(model.Kind) int64) string {
+		var parts []string
+		if n := f(model.KindQuery); n > 0 {
+			parts = append(parts, format.Int(n)+" Query")
+		}
+		if n := f(model.KindMutation); n > 0 {
+			parts = append(parts, format.Int(n)+" Mutation")
+		}
+		return strings.Join(parts, " and ")
+	}
+	back := kinds(k.Remaining)
+	if back == "" {
+		back = "nothing went back to the account"
+	} else {
+		back += " went back to the account"
+	}
+	used := kinds(k.Used)
+	if used == "" {
+		return back + "."
+	}
+	until := "until the period resets"
+	if k.ResetsAt == nil {
+		until = "(the period never resets)"
+	}
+	return fmt.Sprintf("%s; the %s it used stay held %s.", back, used, until)
 }
 
 // openDetail opens the details of a key, titled with its name from the
