@@ -629,8 +629,8 @@ var errBoom = errors.New("boom")
 
 func TestOpFailureKeepsScreen(t *testing.T) {
 	m, _ := started(t, 80, 24)
-	send(t, m, OpFailedMsg{What: "revoke the key", Err: errBoom})
-	mustShow(t, m, "✗ could not revoke the key: boom")
+	send(t, m, OpFailedMsg{What: opRevoke, Err: errBoom})
+	mustShow(t, m, "✗ revoke failed: boom; nothing changed, the key still works")
 	mustShow(t, m, "You have no API keys yet")
 }
 
@@ -644,9 +644,9 @@ func TestReloadClearsOnlyItsOwnError(t *testing.T) {
 	if m.ErrorText() != "" {
 		t.Fatalf("a load that worked left %q", m.ErrorText())
 	}
-	send(t, m, OpFailedMsg{What: "revoke the key", Err: errBoom})
+	send(t, m, OpFailedMsg{What: opRevoke, Err: errBoom})
 	press(t, m, "r")
-	mustShow(t, m, "✗ could not revoke the key: boom")
+	mustShow(t, m, "✗ revoke failed: boom")
 }
 
 // Closing the details while a regenerate is on its way: the reveal still

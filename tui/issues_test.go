@@ -1,8 +1,13 @@
 package tui
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/storage"
 )
 
 // The header names the database or server the session works on, cut to
@@ -26,4 +31,64 @@ func TestHeaderNamesTheSource(t *testing.T) {
 			t.Errorf("%dx24 header %q lacks %q", tc.w, line, tc.want)
 		}
 	}
+}
+
+// flakyStore fails every call with err while err is set.
+type flakyStore struct {
+	storage.Store
+	err error
+}
+
+func (f *flakyStore) Account(ctx context.Context) (model.Account, error) {
+	if f.err != nil {
+		return model.Account{}, f.err
+	}
+	return f.Store.Account(ctx)
+}
+
+func (f *flakyStore) ListKeys(ctx context.Context, o storage.ListOptions) (storage.KeyPage, error) {
+	if f.err != nil {
+		return storage.KeyPage{}, f.err
+	}
+	return f.Store.ListKeys(ctx, o)
+}
+
+func (f *flakyStore) GetKey(ctx context.Context, id string) (model.Key, error) {
+	if f.err != nil {
+		return model.Key{}, f.err
+	}
+	return f.Store.GetKey(ctx, id)
+}
+
+func (f *flakyStore) RegenerateKey(ctx context.Context, id string) (model.Key, string, error) {
+	if f.err != nil {
+		return model.Key{}, "", f.err
+	}
+	return f.Store.RegenerateKey(ctx, id)
+}
+
+var errGone = fmt.Errorf("%w at keys.example.com: dial tcp: connection refused", storage.ErrUnavailable)
+
+// A failed regenerate says so, and that the old secret still works, even
+// when the reload after it fails too.
+func TestFailedActionSaysWhatFailedAndWhatItLeft(t *testing.T) {
+	_, st := openStore(t, nil)
+	fs := &flakyStore{Store: st}
+	createKeys(t, st, model.KeySpec{Name: "k", Permissions: model.PermRead})
+	m := newTestModel(t, fs, testOptions(nil), 120, 30)
+	run(t, m, m.Init())
+	press(t, m, "enter")
+	mustShow(t, m, "Period")
+	fs.err = errGone
+	press(t, m, "R", "tab", "enter")
+	want := "regenerate failed: cannot reach the server; nothing changed, the old secret still works"
+	if m.ErrorText() != want {
+		t.Fatalf("error %q, want %q", m.ErrorText(), want)
+	}
+	// details that cannot load show what is missing as unknown
+	send(t, m, DetailLoadedMsg{ClientID: m.detail.ClientID(), Err: errGone})
+	m.detail = nil
+	press(t, m, "enter")
+	mustShow(t, m, "unknown: could not be loaded")
+	mustNotShow(t, m, "loading…")
 }

@@ -286,6 +286,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.end()
 		if msg.Err != nil {
 			m.setError("load the key", msg.Err)
+			if m.detail != nil && m.detail.ClientID() == msg.ClientID {
+				m.detail.SetLoadFailed()
+			}
 			return nil
 		}
 		if m.detail != nil && (m.detail.ClientID() == msg.ClientID || m.detail.ClientID() == msg.Key.ClientID) {
@@ -335,12 +338,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if w, ok := m.dialog.(*wizard.Model); ok {
 			w.SetSubmitError(msg.Err)
 		} else {
-			m.setError("save the key", msg.Err)
+			m.setErrorText(opErrorText(opSave, msg.Err), opSave)
 		}
 		return m.startLoad(false) // the account may have changed under us
 	case OpFailedMsg:
 		m.end()
-		m.setError(msg.What, msg.Err)
+		m.setErrorText(opErrorText(msg.What, msg.Err), msg.What)
 		return m.startLoad(false)
 
 	// Intents the screens raise (see common.Intents).
@@ -418,7 +421,11 @@ func (m *Model) keysLoaded(msg KeysLoadedMsg) tea.Cmd {
 	}
 	if msg.Err != nil {
 		m.loading = false
-		m.setError(loadKeys, msg.Err)
+		// A failed write's message says what it left; the reload after it
+		// failing too (the server is gone) must not replace it.
+		if m.errText == "" || m.errWhat == loadKeys {
+			m.setError(loadKeys, msg.Err)
+		}
 		return nil
 	}
 	if m.errWhat == loadKeys {

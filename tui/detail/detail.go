@@ -72,6 +72,7 @@ type Model struct {
 	usage    []model.UsageDay
 	audit    []model.AuditEvent
 	loaded   bool
+	failed   bool // the last load failed: what is missing is unknown, not loading
 
 	vp            viewport.Model
 	keys          KeyMap
@@ -112,9 +113,24 @@ func (m *Model) HasKey() bool { return m.hasKey }
 // Loaded reports whether usage and audit events are in.
 func (m *Model) Loaded() bool { return m.loaded }
 
+// SetLoadFailed says the last load failed: what has not been loaded shows
+// as unknown instead of loading.
+func (m *Model) SetLoadFailed() {
+	m.failed = true
+	m.render()
+}
+
+// pending is what a field not loaded says.
+func (m *Model) pending() string {
+	if m.failed {
+		return "  unknown: could not be loaded (r retries)"
+	}
+	return "  loading…"
+}
+
 // SetData shows freshly loaded data.
 func (m *Model) SetData(k model.Key, usage []model.UsageDay, audit []model.AuditEvent) {
-	m.usage, m.audit, m.loaded = usage, audit, true
+	m.usage, m.audit, m.loaded, m.failed = usage, audit, true, false
 	m.SetKey(k)
 }
 
@@ -199,7 +215,7 @@ func (m *Model) content() string {
 	if !m.hasKey {
 		b.WriteString(s.Title.Render(m.name) + "\n\n")
 		b.WriteString("  " + s.Label.Render(fmt.Sprintf("%-13s", "Client ID")) + s.Value.Render(m.id) + "\n")
-		b.WriteString(s.Muted.Render("  loading…") + "\n")
+		b.WriteString(s.Muted.Render(m.pending()) + "\n")
 		return b.String()
 	}
 	status := s.Good.Render("● active")
@@ -214,18 +230,33 @@ func (m *Model) content() string {
 		b.WriteString("  " + s.Label.Render(fmt.Sprintf("%-13s", label)) + value + "\n")
 	}
 	row("Client ID", s.Value.Render(k.ClientID))
-	secret := "kds_…" + k.SecretHint
-	row("Secret", s.Value.Render(secret)+s.Muted.Render("  set "+format.Minute(k.SecretRotatedAt, m.c.Location)+" · shown only once"))
+	// A key known only partly (from a write's answer, say) shows what it
+	// lacks as unknown rather than as a fact.
+	secret, set := "kds_…"+k.SecretHint, "set "+format.Minute(k.SecretRotatedAt, m.c.Location)
+	if k.SecretHint == "" {
+		secret = "unknown"
+	}
+	if k.SecretRotatedAt.IsZero() {
+		set = "set: unknown"
+	}
+	row("Secret", s.Value.Render(secret)+s.Muted.Render("  "+set+" · shown only once"))
 	row("Permissions", s.Value.Render(strings.Join(k.Permissions.List(), ", ")))
-	row("Created", s.Value.Render(format.Minute(k.CreatedAt, m.c.Location)))
+	created := format.Minute(k.CreatedAt, m.c.Location)
+	if k.CreatedAt.IsZero() {
+		created = "unknown"
+	}
+	row("Created", s.Value.Render(created))
 	last := "never"
 	if k.LastUsedAt != nil {
 		last = format.Ago(*k.LastUsedAt, m.c.Now()) + " (" + format.Minute(*k.LastUsedAt, m.c.Location) + ")"
 	}
 	row("Last used", s.Value.Render(last))
-	if k.ResetsAt != nil {
+	switch {
+	case k.CreatedAt.IsZero(): // not a whole key: nil ResetsAt means nothing
+		row("Period", s.Muted.Render("unknown"))
+	case k.ResetsAt != nil:
 		row("Period", s.Value.Render("resets "+format.Minute(*k.ResetsAt, m.c.Location))+s.Muted.Render(" (start of the month, UTC)"))
-	} else {
+	default:
 		row("Period", s.Value.Render("never resets"))
 	}
 	if !k.Active() {
@@ -261,7 +292,7 @@ func (m *Model) usageView() string {
 	s := m.c.Styles
 	var b strings.Builder
 	if !m.loaded {
-		return s.Title.Render("Usage, last 30 days") + "\n" + s.Muted.Render("  loading…") + "\n"
+		return s.Title.Render("Usage, last 30 days") + "\n" + s.Muted.Render(m.pending()) + "\n"
 	}
 	var tq, tm, td int64
 	qs, ms, ds := make([]int64, len(m.usage)), make([]int64, len(m.usage)), make([]int64, len(m.usage))
@@ -325,7 +356,7 @@ func (m *Model) auditView() string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Audit events") + "\n")
 	if !m.loaded {
-		return b.String() + s.Muted.Render("  loading…") + "\n"
+		return b.String() + s.Muted.Render(m.pending()) + "\n"
 	}
 	if len(m.audit) == 0 {
 		return b.String() + s.Muted.Render("  none") + "\n"
