@@ -72,6 +72,8 @@ type (
 	}
 	// RefreshTickMsg asks for the periodic reload.
 	RefreshTickMsg struct{ Seq int }
+	// accountRetryMsg asks to read the account again after it failed.
+	accountRetryMsg struct{ Seq int }
 	// infoExpiredMsg clears an informational status line.
 	infoExpiredMsg struct{ ID int }
 )

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
 )
@@ -91,4 +93,50 @@ func TestFailedActionSaysWhatFailedAndWhatItLeft(t *testing.T) {
 	press(t, m, "enter")
 	mustShow(t, m, "unknown: could not be loaded")
 	mustNotShow(t, m, "loading…")
+}
+
+// A wrong token is said on the main screen, with what to check, and not
+// retried; a server that is not there is said and retried with backoff
+// until it answers.
+func TestStartWithoutAccountSaysWhy(t *testing.T) {
+	_, st := openStore(t, nil)
+	fs := &flakyStore{Store: st, err: fmt.Errorf("remote: %w", model.ErrUnauthorized)}
+	m := newTestModel(t, fs, testOptions(nil), 100, 24)
+	var waits []time.Duration
+	var fire []func(time.Time) tea.Msg
+	m.tick = func(d time.Duration, f func(time.Time) tea.Msg) tea.Cmd {
+		waits, fire = append(waits, d), append(fire, f)
+		return nil
+	}
+	run(t, m, m.Init())
+	mustShow(t, m, "the API token is invalid or missing: check --token or KEYDECK_TOKEN")
+	mustNotShow(t, m, "loading the account")
+	press(t, m, "n")
+	if !strings.Contains(m.ErrorText(), "check --token") {
+		t.Fatalf("n says %q", m.ErrorText())
+	}
+	if len(waits) != 0 {
+		t.Fatalf("a wrong token was retried: %v", waits)
+	}
+
+	m = newTestModel(t, fs, testOptions(nil), 100, 24)
+	m.tick = func(d time.Duration, f func(time.Time) tea.Msg) tea.Cmd {
+		waits, fire = append(waits, d), append(fire, f)
+		return nil
+	}
+	fs.err = errGone
+	run(t, m, m.Init())
+	mustShow(t, m, "cannot reach the server; retrying every 2s")
+	send(t, m, fire[len(fire)-1](time.Time{}))
+	send(t, m, fire[len(fire)-1](time.Time{}))
+	send(t, m, fire[len(fire)-1](time.Time{}))
+	send(t, m, fire[len(fire)-1](time.Time{}))
+	if want := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second}; fmt.Sprint(waits) != fmt.Sprint(want) {
+		t.Fatalf("retries after %v, want %v", waits, want)
+	}
+	mustShow(t, m, "retrying every 10s")
+	fs.err = nil // the server is back
+	send(t, m, fire[len(fire)-1](time.Time{}))
+	mustShow(t, m, "Query 10,000 of 10,000")
+	mustShow(t, m, "You have no API keys yet")
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -63,6 +64,12 @@ type Model struct {
 	loading    bool
 	lastLoad   time.Duration
 	refreshSeq int
+
+	// accountErr is why the account could not be read at start (nil once
+	// it has been); retryIn is the wait before the next try, which grows.
+	accountErr error
+	retryIn    time.Duration
+	retrySeq   int
 
 	errText  string
 	errWhat  string // what failed, as given to setError
@@ -275,13 +282,26 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case AccountLoadedMsg:
 		m.end()
 		if msg.Err != nil {
-			m.setError("load the account", msg.Err)
-			return nil
+			if m.c.HaveAccount {
+				m.setError("load the account", msg.Err)
+				return nil
+			}
+			return m.accountFailed(msg.Err)
 		}
+		m.accountErr, m.retryIn = nil, 0
 		if !m.c.HaveAccount {
 			m.c.Account, m.c.HaveAccount = msg.Account, true
 		}
 		return nil
+	case accountRetryMsg:
+		if msg.Seq != m.retrySeq || m.c.HaveAccount {
+			return nil
+		}
+		cmds := []tea.Cmd{m.begin(""), m.loadAccount()}
+		if m.list.Snapshot() == nil && !m.loading {
+			cmds = append(cmds, m.startLoad(true))
+		}
+		return tea.Batch(cmds...)
 	case DetailLoadedMsg:
 		m.end()
 		if msg.Err != nil {
@@ -432,6 +452,7 @@ func (m *Model) keysLoaded(msg KeysLoadedMsg) tea.Cmd {
 		m.clearError() // the store is back
 	}
 	if msg.Account.Name != "" {
+		m.accountErr, m.retryIn = nil, 0
 		m.c.Account, m.c.HaveAccount = msg.Account, true
 		if w, ok := m.dialog.(*wizard.Model); ok {
 			w.AccountChanged()
@@ -444,6 +465,42 @@ func (m *Model) keysLoaded(msg KeysLoadedMsg) tea.Cmd {
 	m.loading = false
 	m.lastLoad = msg.Took
 	return nil
+}
+
+// accountFailed handles the account not loading at start: a wrong token
+// will not fix itself, so it is said and not retried; anything else (the
+// server not there yet) is retried, waiting 2 s, then longer, up to 10 s.
+func (m *Model) accountFailed(err error) tea.Cmd {
+	m.accountErr = err
+	if errors.Is(err, model.ErrUnauthorized) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	m.retryIn = min(10*time.Second, max(2*time.Second, 2*m.retryIn))
+	m.retrySeq++
+	seq := m.retrySeq
+	return m.tick(m.retryIn, func(time.Time) tea.Msg { return accountRetryMsg{Seq: seq} })
+}
+
+// accountProblem says on the main screen why there is no account yet and
+// what to do; "" while it is simply loading.
+func (m *Model) accountProblem() string {
+	err := m.accountErr
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, model.ErrUnauthorized):
+		return "the API token is invalid or missing: check --token or KEYDECK_TOKEN"
+	case errors.Is(err, context.Canceled):
+		return "could not load the account: cancelled"
+	}
+	where := "the server"
+	if m.opt.Source != "" {
+		where = m.opt.Source
+	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		return fmt.Sprintf("cannot reach %s; retrying every %s", where, m.retryIn)
+	}
+	return fmt.Sprintf("%s; retrying every %s", errorText("load the account", err), m.retryIn)
 }
 
 // returned says what a revoke or release gave back: the unused part of the
@@ -491,7 +548,11 @@ func (m *Model) openDetail(id string) tea.Cmd {
 // store answers (the form keeps what is typed meanwhile).
 func (m *Model) openWizard(id string) tea.Cmd {
 	if !m.c.HaveAccount {
-		m.setErrorText("the account is still loading; try again in a moment", "")
+		if p := m.accountProblem(); p != "" {
+			m.setErrorText(p, "")
+		} else {
+			m.setErrorText("the account is still loading; try again in a moment", "")
+		}
 		return nil
 	}
 	m.help.ShowAll = false
@@ -731,6 +792,8 @@ func (m *Model) header() string {
 				s.Label.Render("M ") + s.Value.Render(format.Compact(ma)+"/"+format.Compact(a.MutationTotal)) + s.Muted.Render(" · ") +
 				s.Label.Render("Credits ") + s.Value.Render(format.Compact(a.Credits))
 		}
+	} else if p := m.accountProblem(); p != "" {
+		line2 = s.StatusError.Render(ansi.Truncate("✗ "+p, m.width, "…"))
 	} else {
 		line2 = s.Muted.Render("loading the account…")
 	}
