@@ -140,3 +140,20 @@ func TestStartWithoutAccountSaysWhy(t *testing.T) {
 	mustShow(t, m, "Query 10,000 of 10,000")
 	mustShow(t, m, "You have no API keys yet")
 }
+
+// At 80×24 the details say there is more below, audit events among it;
+// after an edit they come back scrolled to the title.
+func TestDetailsFoldSignAndTopAfterEdit(t *testing.T) {
+	m, _ := started(t, 80, 24)
+	keys := createKeys(t, m.st, model.KeySpec{Name: "Fold-Key", Permissions: model.PermRead, QueryAlloc: 10})
+	press(t, m, "r", "enter")
+	mustShow(t, m, "more lines below, audit events among them")
+	press(t, m, "pgdown", "pgdown")
+	mustShow(t, m, "key.create")
+	mustNotShow(t, m, "Client ID")
+	k := keys[0]
+	k.Name = "Fold-Key-2"
+	send(t, m, KeyEditedMsg{Key: k})
+	mustShow(t, m, "Client ID") // the title and metadata, scrolled back to
+	mustShow(t, m, "Saved changes")
+}

@@ -342,6 +342,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.end()
 		m.dialog = nil
 		m.clearError()
+		if m.detail != nil {
+			m.detail.GotoTop() // title and status line in view again
+		}
 		return m.afterWrite(msg.Key, fmt.Sprintf("Saved changes to %q.", msg.Key.Name))
 	case KeyRevokedMsg:
 		m.end()

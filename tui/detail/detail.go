@@ -74,6 +74,7 @@ type Model struct {
 	loaded   bool
 	failed   bool // the last load failed: what is missing is unknown, not loading
 
+	auditLine     int // the line the audit events start on
 	vp            viewport.Model
 	keys          KeyMap
 	width, height int
@@ -204,8 +205,27 @@ func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Edit, k.Regenerate, k.Revoke, k.Release}, {k.Up, k.Down, k.PageUp, k.PageDown}, {k.Refresh, k.Back, k.Help}}
 }
 
-// View draws the screen.
-func (m *Model) View() string { return m.vp.View() }
+// GotoTop scrolls back to the title (after an edit, say, whose form
+// scrolled nothing the user wants to stay below).
+func (m *Model) GotoTop() { m.vp.GotoTop() }
+
+// View draws the screen. When there is more below, the last line says so:
+// at 80×24 the audit events start below the fold with no other sign.
+func (m *Model) View() string {
+	v := m.vp.View()
+	below := m.vp.TotalLineCount() - m.vp.YOffset() - m.vp.Height()
+	if below <= 0 || m.vp.Height() < 3 {
+		return v
+	}
+	lines := strings.Split(v, "\n")
+	below++ // the line the sign takes
+	what := fmt.Sprintf("↓ %d more lines below", below)
+	if m.auditLine >= m.vp.YOffset()+m.vp.Height()-1 {
+		what += ", audit events among them"
+	}
+	lines[len(lines)-1] = m.c.Styles.Muted.Render("  " + what + " (↓, pgdown)")
+	return strings.Join(lines, "\n")
+}
 
 func (m *Model) content() string {
 	s := m.c.Styles
@@ -282,6 +302,7 @@ func (m *Model) content() string {
 
 	b.WriteString(m.usageView())
 	b.WriteString("\n")
+	m.auditLine = strings.Count(b.String(), "\n")
 	b.WriteString(m.auditView())
 	return b.String()
 }
