@@ -355,6 +355,8 @@ func TestRevokeReturnsOrKeepsAllocation(t *testing.T) {
 	press(t, m, "enter")
 	mustShow(t, m, "still held by this revoked key")
 	press(t, m, "L")
+	mustShow(t, m, "Release the allocation of “Keep-Me”?")
+	press(t, m, "tab", "enter")
 	mustShow(t, m, "Query 10,000 of 10,000")
 	mustShow(t, m, "returned to the account")
 }

@@ -157,3 +157,30 @@ func TestDetailsFoldSignAndTopAfterEdit(t *testing.T) {
 	mustShow(t, m, "Client ID") // the title and metadata, scrolled back to
 	mustShow(t, m, "Saved changes")
 }
+
+// L releases a kept allocation from the list too, and asks first there
+// and in the details.
+func TestReleaseFromTheListAsksFirst(t *testing.T) {
+	m, _ := started(t, 120, 30)
+	keys := createKeys(t, m.st, model.KeySpec{Name: "Kept", Permissions: model.PermRead, QueryAlloc: 1000, MutationAlloc: 100})
+	if _, err := m.st.RevokeKey(context.Background(), keys[0].ClientID, true); err != nil {
+		t.Fatal(err)
+	}
+	press(t, m, "r", "v")
+	mustShow(t, m, "Query 9,000 of 10,000")
+	press(t, m, "L")
+	mustShow(t, m, "Release the allocation of “Kept”?")
+	mustShow(t, m, "(1,000 Query, 100 Mutation)")
+	press(t, m, "esc")
+	if k, _ := m.st.GetKey(context.Background(), keys[0].ClientID); !k.KeepsAllocation {
+		t.Fatal("cancel released the allocation")
+	}
+	press(t, m, "L", "tab", "enter")
+	if k, _ := m.st.GetKey(context.Background(), keys[0].ClientID); k.KeepsAllocation {
+		t.Fatal("the confirmed release did not happen")
+	}
+	mustShow(t, m, "Query 10,000 of 10,000")
+	mustShow(t, m, `Released "Kept"; 1,000 Query and 100 Mutation went back to the account.`)
+	press(t, m, "L") // nothing held any more: L does nothing
+	mustNotShow(t, m, "Release the allocation")
+}

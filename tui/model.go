@@ -30,8 +30,8 @@ import (
 
 // pending is the action a confirm dialog is about.
 type pending struct {
-	regenerate bool // else revoke
-	clientID   string
+	op       string // opRegenerate, opRevoke or opRelease
+	clientID string
 }
 
 // Model is the root of one TUI session. It owns the screens: the key list,
@@ -390,7 +390,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case detail.RevokeMsg:
 		return m.askRevoke(msg.ClientID)
 	case detail.ReleaseMsg:
-		return tea.Batch(m.begin("releasing the allocation"), m.releaseKey(msg.ClientID))
+		return m.askRelease(msg.ClientID)
+	case keylist.ReleaseMsg:
+		return m.askRelease(msg.ClientID)
 	case wizard.CancelMsg:
 		m.dialog = nil
 		return nil
@@ -406,8 +408,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if !msg.Confirmed {
 			return nil
 		}
-		if p.regenerate {
+		switch p.op {
+		case opRegenerate:
 			return tea.Batch(m.begin("regenerating the secret"), m.regenerateKey(p.clientID))
+		case opRelease:
+			return tea.Batch(m.begin("releasing the allocation"), m.releaseKey(p.clientID))
 		}
 		return tea.Batch(m.begin("revoking the key"), m.revokeKey(p.clientID, !msg.Option))
 	case reveal.DoneMsg:
@@ -586,7 +591,7 @@ func (m *Model) about(id string) (name string, query, mutation int64) {
 
 func (m *Model) askRegenerate(id string) tea.Cmd {
 	name, _, _ := m.about(id)
-	m.pending = pending{regenerate: true, clientID: id}
+	m.pending = pending{op: opRegenerate, clientID: id}
 	m.openDialog(confirm.New(m.c, confirm.Spec{
 		Title: "Regenerate the secret of “" + name + "”?",
 		Body: []string{
@@ -600,7 +605,7 @@ func (m *Model) askRegenerate(id string) tea.Cmd {
 
 func (m *Model) askRevoke(id string) tea.Cmd {
 	name, query, mutation := m.about(id)
-	m.pending = pending{clientID: id}
+	m.pending = pending{op: opRevoke, clientID: id}
 	m.openDialog(confirm.New(m.c, confirm.Spec{
 		Title: "Revoke “" + name + "”?",
 		Body: []string{
@@ -612,6 +617,22 @@ func (m *Model) askRevoke(id string) tea.Cmd {
 		OptionLabel: fmt.Sprintf("Return its unused allocation to the account (%s Query, %s Mutation)",
 			format.Int(query), format.Int(mutation)),
 		OptionValue: true,
+	}))
+	return nil
+}
+
+// askRelease confirms giving back what a revoked key kept, as the CLI
+// does: it cannot be undone.
+func (m *Model) askRelease(id string) tea.Cmd {
+	name, query, mutation := m.about(id)
+	m.pending = pending{op: opRelease, clientID: id}
+	m.openDialog(confirm.New(m.c, confirm.Spec{
+		Title: "Release the allocation of “" + name + "”?",
+		Body: []string{
+			fmt.Sprintf("The revoked key gives back what it has not used this period (%s Query, %s Mutation) to the account; what it used stays held until the period resets.",
+				format.Int(query), format.Int(mutation)),
+		},
+		ConfirmLabel: "Release allocation",
 	}))
 	return nil
 }

@@ -34,6 +34,9 @@ type (
 	RegenerateMsg struct{ ClientID string }
 	// RevokeMsg asks to revoke a key (after a confirm).
 	RevokeMsg struct{ ClientID string }
+	// ReleaseMsg asks to free the allocation a revoked key kept (after a
+	// confirm).
+	ReleaseMsg struct{ ClientID string }
 )
 
 // KeyMap is the list's bindings.
@@ -44,6 +47,7 @@ type KeyMap struct {
 	Edit                                  key.Binding
 	Regenerate                            key.Binding
 	Revoke                                key.Binding
+	Release                               key.Binding
 	Filter                                key.Binding
 	ClearFilter                           key.Binding
 	ApplyFilter                           key.Binding
@@ -64,6 +68,7 @@ func DefaultKeyMap() KeyMap {
 		Edit:          keys.Edit(),
 		Regenerate:    keys.Regenerate(),
 		Revoke:        keys.Revoke(),
+		Release:       key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "release allocation")),
 		Filter:        key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		ClearFilter:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 		ApplyFilter:   key.NewBinding(key.WithKeys("enter", "down", "up"), key.WithHelp("enter", "keep filter")),
@@ -275,6 +280,7 @@ func (m *Model) bindings() KeyMap {
 	b.Edit.SetEnabled(act)
 	b.Regenerate.SetEnabled(act)
 	b.Revoke.SetEnabled(act)
+	b.Release.SetEnabled(!m.filtering && has && row.Keeps)
 	return b
 }
 
@@ -317,6 +323,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.Raise(RegenerateMsg{row.ClientID})
 	case key.Matches(k, b.Revoke):
 		m.Raise(RevokeMsg{row.ClientID})
+	case key.Matches(k, b.Release):
+		m.Raise(ReleaseMsg{row.ClientID})
 	case key.Matches(k, m.keys.Filter):
 		m.filtering = true
 		m.filter.SetValue(m.query)
@@ -405,7 +413,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End},
-		{k.Open, k.Create, k.Edit, k.Regenerate, k.Revoke},
+		{k.Open, k.Create, k.Edit, k.Regenerate, k.Revoke, k.Release},
 		{k.Filter, k.ClearFilter, k.ToggleRevoked, k.Sort},
 		{k.Refresh, k.Help, k.Quit},
 	}
