@@ -13,8 +13,12 @@ TESTFLAGS ?= -race -timeout 15m
 .PHONY: run test build lint bench bench-pair fuzz
 
 ## run: the terminal UI on the default database (ARGS='--db x.db' to choose)
+# Built to bin/ first and said so: `go run` shows nothing while the first
+# build compiles SQLite, which takes minutes.
 run:
-	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/keydeck $(ARGS)
+	@echo "building keydeck (the first build compiles SQLite and takes a few minutes)…"
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/keydeck
+	$(BIN) $(ARGS)
 
 ## test: every test, end-to-end scripts included
 test:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -71,6 +72,8 @@ type (
 	}
 	// RefreshTickMsg asks for the periodic reload.
 	RefreshTickMsg struct{ Seq int }
+	// accountRetryMsg asks to read the account again after it failed.
+	accountRetryMsg struct{ Seq int }
 	// infoExpiredMsg clears an informational status line.
 	infoExpiredMsg struct{ ID int }
 )
@@ -242,7 +245,7 @@ func (m *Model) regenerateKey(id string) tea.Cmd {
 		defer cancel()
 		k, secret, err := st.RegenerateKey(ctx, id)
 		if err != nil {
-			return OpFailedMsg{What: "regenerate the secret", Err: err}
+			return OpFailedMsg{What: opRegenerate, Err: err}
 		}
 		return KeyRegeneratedMsg{Key: k, Secret: secret}
 	}
@@ -255,7 +258,7 @@ func (m *Model) revokeKey(id string, keep bool) tea.Cmd {
 		defer cancel()
 		k, err := st.RevokeKey(ctx, id, keep)
 		if err != nil {
-			return OpFailedMsg{What: "revoke the key", Err: err}
+			return OpFailedMsg{What: opRevoke, Err: err}
 		}
 		return KeyRevokedMsg{Key: k}
 	}
@@ -268,7 +271,7 @@ func (m *Model) releaseKey(id string) tea.Cmd {
 		defer cancel()
 		k, err := st.ReleaseKey(ctx, id)
 		if err != nil {
-			return OpFailedMsg{What: "release the allocation", Err: err}
+			return OpFailedMsg{What: opRelease, Err: err}
 		}
 		return KeyReleasedMsg{Key: k}
 	}
@@ -291,6 +294,43 @@ func (m *Model) nameChecker(except string) func(string) error {
 		}
 		return nil
 	}
+}
+
+// The writes an OpFailedMsg names, and what a failure leaves as it was.
+const (
+	opRegenerate = "regenerate"
+	opRevoke     = "revoke"
+	opRelease    = "release"
+	opSave       = "save"
+)
+
+var unchanged = map[string]string{
+	opRegenerate: "nothing changed, the old secret still works",
+	opRevoke:     "nothing changed, the key still works",
+	opRelease:    "nothing changed, the key still holds its allocation",
+	opSave:       "nothing changed",
+}
+
+// opErrorText says which write failed, why, and what that left: a user
+// whose regenerate failed must know whether the old secret still works.
+// A call that timed out may have gone through, so it says so instead.
+func opErrorText(what string, err error) string {
+	reason := err.Error()
+	maybe := errors.Is(err, context.DeadlineExceeded) || strings.Contains(reason, "no answer within")
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		reason = fmt.Sprintf("the store did not answer within %s", opTimeout)
+	case errors.Is(err, storage.ErrUnavailable) && !maybe:
+		reason = "cannot reach the server"
+	}
+	after := unchanged[what]
+	if after == "" {
+		after = "nothing changed"
+	}
+	if maybe {
+		after = "it may have gone through; r reloads to check"
+	}
+	return fmt.Sprintf("%s failed: %s; %s", what, reason, after)
 }
 
 // errorText is the one status line for a failed call. Store errors are

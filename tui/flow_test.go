@@ -322,7 +322,7 @@ func TestRevokeReturnsOrKeepsAllocation(t *testing.T) {
 	if k.Active() || k.KeepsAllocation {
 		t.Fatalf("revoke: active=%v keeps=%v", k.Active(), k.KeepsAllocation)
 	}
-	mustShow(t, m, "its allocation went back to the account")
+	mustShow(t, m, `Key "Return-Me" revoked; 2,000 Query and 200 Mutation went back to the account.`)
 	mustShow(t, m, "Query 9,000 of 10,000")
 	mustShow(t, m, "1 revoked hidden")
 	if r, _ := m.List().Selected(); m.List().Visible() != 1 || r.Name != "Keep-Me" {
@@ -355,6 +355,8 @@ func TestRevokeReturnsOrKeepsAllocation(t *testing.T) {
 	press(t, m, "enter")
 	mustShow(t, m, "still held by this revoked key")
 	press(t, m, "L")
+	mustShow(t, m, "Release the allocation of “Keep-Me”?")
+	press(t, m, "tab", "enter")
 	mustShow(t, m, "Query 10,000 of 10,000")
 	mustShow(t, m, "returned to the account")
 }
@@ -478,6 +480,10 @@ func TestRevokeDialogOffersWhatIsUnused(t *testing.T) {
 	press(t, m, "r", "x")
 	mustShow(t, m, "Return its unused allocation to the account (97 Query, 9")
 	press(t, m, "tab", "enter")
+	// It says what came back and what stays held.
+	if want := `Key "Used-Key" revoked; 97 Query and 9 Mutation went back to the account; the 3 Query and 1 Mutation it used stay held until the period resets.`; m.InfoText() != want {
+		t.Fatalf("info %q, want %q", m.InfoText(), want)
+	}
 	mustShow(t, m, "Query 9,997 of 10,000")
 	mustShow(t, m, "Mutation 4,999 of 5,000")
 	// Its details show what it used, and nothing left to use.
@@ -625,8 +631,8 @@ var errBoom = errors.New("boom")
 
 func TestOpFailureKeepsScreen(t *testing.T) {
 	m, _ := started(t, 80, 24)
-	send(t, m, OpFailedMsg{What: "revoke the key", Err: errBoom})
-	mustShow(t, m, "✗ could not revoke the key: boom")
+	send(t, m, OpFailedMsg{What: opRevoke, Err: errBoom})
+	mustShow(t, m, "✗ revoke failed: boom; nothing changed, the key still works")
 	mustShow(t, m, "You have no API keys yet")
 }
 
@@ -640,9 +646,9 @@ func TestReloadClearsOnlyItsOwnError(t *testing.T) {
 	if m.ErrorText() != "" {
 		t.Fatalf("a load that worked left %q", m.ErrorText())
 	}
-	send(t, m, OpFailedMsg{What: "revoke the key", Err: errBoom})
+	send(t, m, OpFailedMsg{What: opRevoke, Err: errBoom})
 	press(t, m, "r")
-	mustShow(t, m, "✗ could not revoke the key: boom")
+	mustShow(t, m, "✗ revoke failed: boom")
 }
 
 // Closing the details while a regenerate is on its way: the reveal still

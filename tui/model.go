@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,8 +30,8 @@ import (
 
 // pending is the action a confirm dialog is about.
 type pending struct {
-	regenerate bool // else revoke
-	clientID   string
+	op       string // opRegenerate, opRevoke or opRelease
+	clientID string
 }
 
 // Model is the root of one TUI session. It owns the screens: the key list,
@@ -63,6 +64,12 @@ type Model struct {
 	loading    bool
 	lastLoad   time.Duration
 	refreshSeq int
+
+	// accountErr is why the account could not be read at start (nil once
+	// it has been); retryIn is the wait before the next try, which grows.
+	accountErr error
+	retryIn    time.Duration
+	retrySeq   int
 
 	errText  string
 	errWhat  string // what failed, as given to setError
@@ -275,17 +282,33 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case AccountLoadedMsg:
 		m.end()
 		if msg.Err != nil {
-			m.setError("load the account", msg.Err)
-			return nil
+			if m.c.HaveAccount {
+				m.setError("load the account", msg.Err)
+				return nil
+			}
+			return m.accountFailed(msg.Err)
 		}
+		m.accountErr, m.retryIn = nil, 0
 		if !m.c.HaveAccount {
 			m.c.Account, m.c.HaveAccount = msg.Account, true
 		}
 		return nil
+	case accountRetryMsg:
+		if msg.Seq != m.retrySeq || m.c.HaveAccount {
+			return nil
+		}
+		cmds := []tea.Cmd{m.begin(""), m.loadAccount()}
+		if m.list.Snapshot() == nil && !m.loading {
+			cmds = append(cmds, m.startLoad(true))
+		}
+		return tea.Batch(cmds...)
 	case DetailLoadedMsg:
 		m.end()
 		if msg.Err != nil {
 			m.setError("load the key", msg.Err)
+			if m.detail != nil && m.detail.ClientID() == msg.ClientID {
+				m.detail.SetLoadFailed()
+			}
 			return nil
 		}
 		if m.detail != nil && (m.detail.ClientID() == msg.ClientID || m.detail.ClientID() == msg.Key.ClientID) {
@@ -319,28 +342,31 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.end()
 		m.dialog = nil
 		m.clearError()
+		if m.detail != nil {
+			m.detail.GotoTop() // title and status line in view again
+		}
 		return m.afterWrite(msg.Key, fmt.Sprintf("Saved changes to %q.", msg.Key.Name))
 	case KeyRevokedMsg:
 		m.end()
-		text := fmt.Sprintf("Key %q revoked; its allocation went back to the account.", msg.Key.Name)
+		text := fmt.Sprintf("Key %q revoked; %s", msg.Key.Name, returned(msg.Key))
 		if msg.Key.KeepsAllocation {
 			text = fmt.Sprintf("Key %q revoked; it keeps holding its allocation until released.", msg.Key.Name)
 		}
 		return m.afterWrite(msg.Key, text)
 	case KeyReleasedMsg:
 		m.end()
-		return m.afterWrite(msg.Key, fmt.Sprintf("The allocation of %q went back to the account.", msg.Key.Name))
+		return m.afterWrite(msg.Key, fmt.Sprintf("Released %q; %s", msg.Key.Name, returned(msg.Key)))
 	case SubmitFailedMsg:
 		m.end()
 		if w, ok := m.dialog.(*wizard.Model); ok {
 			w.SetSubmitError(msg.Err)
 		} else {
-			m.setError("save the key", msg.Err)
+			m.setErrorText(opErrorText(opSave, msg.Err), opSave)
 		}
 		return m.startLoad(false) // the account may have changed under us
 	case OpFailedMsg:
 		m.end()
-		m.setError(msg.What, msg.Err)
+		m.setErrorText(opErrorText(msg.What, msg.Err), msg.What)
 		return m.startLoad(false)
 
 	// Intents the screens raise (see common.Intents).
@@ -364,7 +390,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case detail.RevokeMsg:
 		return m.askRevoke(msg.ClientID)
 	case detail.ReleaseMsg:
-		return tea.Batch(m.begin("releasing the allocation"), m.releaseKey(msg.ClientID))
+		return m.askRelease(msg.ClientID)
+	case keylist.ReleaseMsg:
+		return m.askRelease(msg.ClientID)
 	case wizard.CancelMsg:
 		m.dialog = nil
 		return nil
@@ -380,8 +408,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if !msg.Confirmed {
 			return nil
 		}
-		if p.regenerate {
+		switch p.op {
+		case opRegenerate:
 			return tea.Batch(m.begin("regenerating the secret"), m.regenerateKey(p.clientID))
+		case opRelease:
+			return tea.Batch(m.begin("releasing the allocation"), m.releaseKey(p.clientID))
 		}
 		return tea.Batch(m.begin("revoking the key"), m.revokeKey(p.clientID, !msg.Option))
 	case reveal.DoneMsg:
@@ -418,13 +449,18 @@ func (m *Model) keysLoaded(msg KeysLoadedMsg) tea.Cmd {
 	}
 	if msg.Err != nil {
 		m.loading = false
-		m.setError(loadKeys, msg.Err)
+		// A failed write's message says what it left; the reload after it
+		// failing too (the server is gone) must not replace it.
+		if m.errText == "" || m.errWhat == loadKeys {
+			m.setError(loadKeys, msg.Err)
+		}
 		return nil
 	}
 	if m.errWhat == loadKeys {
 		m.clearError() // the store is back
 	}
 	if msg.Account.Name != "" {
+		m.accountErr, m.retryIn = nil, 0
 		m.c.Account, m.c.HaveAccount = msg.Account, true
 		if w, ok := m.dialog.(*wizard.Model); ok {
 			w.AccountChanged()
@@ -437,6 +473,73 @@ func (m *Model) keysLoaded(msg KeysLoadedMsg) tea.Cmd {
 	m.loading = false
 	m.lastLoad = msg.Took
 	return nil
+}
+
+// accountFailed handles the account not loading at start: a wrong token
+// will not fix itself, so it is said and not retried; anything else (the
+// server not there yet) is retried, waiting 2 s, then longer, up to 10 s.
+func (m *Model) accountFailed(err error) tea.Cmd {
+	m.accountErr = err
+	if errors.Is(err, model.ErrUnauthorized) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	m.retryIn = min(10*time.Second, max(2*time.Second, 2*m.retryIn))
+	m.retrySeq++
+	seq := m.retrySeq
+	return m.tick(m.retryIn, func(time.Time) tea.Msg { return accountRetryMsg{Seq: seq} })
+}
+
+// accountProblem says on the main screen why there is no account yet and
+// what to do; "" while it is simply loading.
+func (m *Model) accountProblem() string {
+	err := m.accountErr
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, model.ErrUnauthorized):
+		return "the API token is invalid or missing: check --token or KEYDECK_TOKEN"
+	case errors.Is(err, context.Canceled):
+		return "could not load the account: cancelled"
+	}
+	where := "the server"
+	if m.opt.Source != "" {
+		where = m.opt.Source
+	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		return fmt.Sprintf("cannot reach %s; retrying every %s", where, m.retryIn)
+	}
+	return fmt.Sprintf("%s; retrying every %s", errorText("load the account", err), m.retryIn)
+}
+
+// returned says what a revoke or release gave back: the unused part of the
+// allocation. What the key used this period stays held until the reset,
+// and saying "its allocation went back" would hide that.
+func returned(k model.Key) string {
+	kinds := func(f func(model.Kind) int64) string {
+		var parts []string
+		if n := f(model.KindQuery); n > 0 {
+			parts = append(parts, format.Int(n)+" Query")
+		}
+		if n := f(model.KindMutation); n > 0 {
+			parts = append(parts, format.Int(n)+" Mutation")
+		}
+		return strings.Join(parts, " and ")
+	}
+	back := kinds(k.Remaining)
+	if back == "" {
+		back = "nothing went back to the account"
+	} else {
+		back += " went back to the account"
+	}
+	used := kinds(k.Used)
+	if used == "" {
+		return back + "."
+	}
+	until := "until the period resets"
+	if k.ResetsAt == nil {
+		until = "(the period never resets)"
+	}
+	return fmt.Sprintf("%s; the %s it used stay held %s.", back, used, until)
 }
 
 // openDetail opens the details of a key, titled with its name from the
@@ -453,7 +556,11 @@ func (m *Model) openDetail(id string) tea.Cmd {
 // store answers (the form keeps what is typed meanwhile).
 func (m *Model) openWizard(id string) tea.Cmd {
 	if !m.c.HaveAccount {
-		m.setErrorText("the account is still loading; try again in a moment", "")
+		if p := m.accountProblem(); p != "" {
+			m.setErrorText(p, "")
+		} else {
+			m.setErrorText("the account is still loading; try again in a moment", "")
+		}
 		return nil
 	}
 	m.help.ShowAll = false
@@ -484,7 +591,7 @@ func (m *Model) about(id string) (name string, query, mutation int64) {
 
 func (m *Model) askRegenerate(id string) tea.Cmd {
 	name, _, _ := m.about(id)
-	m.pending = pending{regenerate: true, clientID: id}
+	m.pending = pending{op: opRegenerate, clientID: id}
 	m.openDialog(confirm.New(m.c, confirm.Spec{
 		Title: "Regenerate the secret of “" + name + "”?",
 		Body: []string{
@@ -498,7 +605,7 @@ func (m *Model) askRegenerate(id string) tea.Cmd {
 
 func (m *Model) askRevoke(id string) tea.Cmd {
 	name, query, mutation := m.about(id)
-	m.pending = pending{clientID: id}
+	m.pending = pending{op: opRevoke, clientID: id}
 	m.openDialog(confirm.New(m.c, confirm.Spec{
 		Title: "Revoke “" + name + "”?",
 		Body: []string{
@@ -510,6 +617,22 @@ func (m *Model) askRevoke(id string) tea.Cmd {
 		OptionLabel: fmt.Sprintf("Return its unused allocation to the account (%s Query, %s Mutation)",
 			format.Int(query), format.Int(mutation)),
 		OptionValue: true,
+	}))
+	return nil
+}
+
+// askRelease confirms giving back what a revoked key kept, as the CLI
+// does: it cannot be undone.
+func (m *Model) askRelease(id string) tea.Cmd {
+	name, query, mutation := m.about(id)
+	m.pending = pending{op: opRelease, clientID: id}
+	m.openDialog(confirm.New(m.c, confirm.Spec{
+		Title: "Release the allocation of “" + name + "”?",
+		Body: []string{
+			fmt.Sprintf("The revoked key gives back what it has not used this period (%s Query, %s Mutation) to the account; what it used stays held until the period resets.",
+				format.Int(query), format.Int(mutation)),
+		},
+		ConfirmLabel: "Release allocation",
 	}))
 	return nil
 }
@@ -669,6 +792,11 @@ func (m *Model) header() string {
 	if !m.c.HaveAccount {
 		right = strings.TrimSuffix(right, s.Account.Render(""))
 	}
+	// Which database or server: two sessions on two stores look alike
+	// otherwise. It gets what room the line has left.
+	if room := m.width - lipgloss.Width(crumbs) - lipgloss.Width(right) - 4; m.opt.Source != "" && room >= 10 {
+		right = s.Muted.Render(shortenSource(m.opt.Source, room)+" · ") + right
+	}
 	line1 := spread(crumbs, right, m.width)
 
 	var line2 string
@@ -688,11 +816,26 @@ func (m *Model) header() string {
 				s.Label.Render("M ") + s.Value.Render(format.Compact(ma)+"/"+format.Compact(a.MutationTotal)) + s.Muted.Render(" · ") +
 				s.Label.Render("Credits ") + s.Value.Render(format.Compact(a.Credits))
 		}
+	} else if p := m.accountProblem(); p != "" {
+		line2 = s.StatusError.Render(ansi.Truncate("✗ "+p, m.width, "…"))
 	} else {
 		line2 = s.Muted.Render("loading the account…")
 	}
 	rule := s.Muted.Render(strings.Repeat("─", max(0, m.width)))
 	return fit(line1+"\n"+line2+"\n"+rule, m.width, headerHeight)
+}
+
+// shortenSource cuts a source to n cells: a URL keeps its start (the
+// host), a file path its end (the file name).
+func shortenSource(src string, n int) string {
+	src = model.Sanitize(src, 500)
+	if ansi.StringWidth(src) <= n {
+		return src
+	}
+	if strings.Contains(src, "://") {
+		return ansi.Truncate(src, n, "…")
+	}
+	return "…" + ansi.TruncateLeft(src, ansi.StringWidth(src)-n+1, "")
 }
 
 // spread puts left and right on one line of width w.

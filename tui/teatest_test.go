@@ -207,7 +207,7 @@ func TestProgramRegenerateRevokeFilter(t *testing.T) {
 	p.keys("x")
 	p.wait(t, "Revoke “Ops-Key”?", "[x] Return its unused allocation")
 	p.keys("tab", "enter")
-	p.wait(t, "its allocation went back to the account", "Query 9,999 of 10,000")
+	p.wait(t, "revoked; ", "Query 9,999 of 10,000")
 	got, _ := p.st.GetKey(bg, k.ClientID)
 	if got.Active() {
 		t.Fatal("the key is still active")

@@ -60,6 +60,10 @@ type Options struct {
 	// WriteClipboard replaces the local clipboard writer (nil:
 	// atotto/clipboard). Ignored with ClipboardOSC52.
 	WriteClipboard func(string) error
+	// Source names what the session works on, for the header: the
+	// database file ("~/…" for the home folder) or the server's URL,
+	// without user info. Empty shows nothing.
+	Source string
 }
 
 func (o Options) withDefaults() Options {

@@ -69,7 +69,7 @@ Run keydeck without a command to open the terminal UI.`,
 				return err
 			}
 			return a.withStore(cmd, func(st storage.Store) error {
-				return runTUI(cmd, st, in, out)
+				return runTUI(cmd, st, a.tuiSource(cmd), in, out)
 			})
 		},
 	}

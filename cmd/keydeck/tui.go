@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/term"
@@ -28,7 +30,36 @@ func tuiStreams(cmd *cobra.Command) (in, out *os.File, err error) {
 	return in, out, nil
 }
 
-// runTUI opens the API Keys screen on st (local or remote, already open).
-func runTUI(cmd *cobra.Command, st storage.Store, in, out *os.File) error {
-	return tui.Run(cmd.Context(), st, tui.Options{}, tea.WithInput(in), tea.WithOutput(out))
+// runTUI opens the API Keys screen on st (local or remote, already open);
+// source names it in the header (tuiSource).
+func runTUI(cmd *cobra.Command, st storage.Store, source string, in, out *os.File) error {
+	return tui.Run(cmd.Context(), st, tui.Options{Source: source}, tea.WithInput(in), tea.WithOutput(out))
+}
+
+// tuiSource is what the TUI's header names: the server's URL without user
+// info, query or fragment (none of which may carry a secret onto the
+// screen), else the database file with the home folder as "~".
+func (a *app) tuiSource(cmd *cobra.Command) string {
+	if base := a.remoteURL(cmd); base != "" {
+		u, err := checkRemoteURL(base, a.insecure)
+		if err != nil {
+			return ""
+		}
+		c := *u
+		c.User, c.RawQuery, c.Fragment, c.RawFragment = nil, "", "", ""
+		return c.String()
+	}
+	p, err := a.dbPath(cmd)
+	if err != nil {
+		return ""
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	if home, err := os.UserHomeDir(); err == nil && home != "" && home != "/" {
+		if rest, ok := strings.CutPrefix(p, home+string(filepath.Separator)); ok {
+			p = "~" + string(filepath.Separator) + rest
+		}
+	}
+	return p
 }

@@ -72,7 +72,9 @@ type Model struct {
 	usage    []model.UsageDay
 	audit    []model.AuditEvent
 	loaded   bool
+	failed   bool // the last load failed: what is missing is unknown, not loading
 
+	auditLine     int // the line the audit events start on
 	vp            viewport.Model
 	keys          KeyMap
 	width, height int
@@ -112,9 +114,24 @@ func (m *Model) HasKey() bool { return m.hasKey }
 // Loaded reports whether usage and audit events are in.
 func (m *Model) Loaded() bool { return m.loaded }
 
+// SetLoadFailed says the last load failed: what has not been loaded shows
+// as unknown instead of loading.
+func (m *Model) SetLoadFailed() {
+	m.failed = true
+	m.render()
+}
+
+// pending is what a field not loaded says.
+func (m *Model) pending() string {
+	if m.failed {
+		return "  unknown: could not be loaded (r retries)"
+	}
+	return "  loading…"
+}
+
 // SetData shows freshly loaded data.
 func (m *Model) SetData(k model.Key, usage []model.UsageDay, audit []model.AuditEvent) {
-	m.usage, m.audit, m.loaded = usage, audit, true
+	m.usage, m.audit, m.loaded, m.failed = usage, audit, true, false
 	m.SetKey(k)
 }
 
@@ -188,8 +205,27 @@ func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Edit, k.Regenerate, k.Revoke, k.Release}, {k.Up, k.Down, k.PageUp, k.PageDown}, {k.Refresh, k.Back, k.Help}}
 }
 
-// View draws the screen.
-func (m *Model) View() string { return m.vp.View() }
+// GotoTop scrolls back to the title (after an edit, say, whose form
+// scrolled nothing the user wants to stay below).
+func (m *Model) GotoTop() { m.vp.GotoTop() }
+
+// View draws the screen. When there is more below, the last line says so:
+// at 80×24 the audit events start below the fold with no other sign.
+func (m *Model) View() string {
+	v := m.vp.View()
+	below := m.vp.TotalLineCount() - m.vp.YOffset() - m.vp.Height()
+	if below <= 0 || m.vp.Height() < 3 {
+		return v
+	}
+	lines := strings.Split(v, "\n")
+	below++ // the line the sign takes
+	what := fmt.Sprintf("↓ %d more lines below", below)
+	if m.auditLine >= m.vp.YOffset()+m.vp.Height()-1 {
+		what += ", audit events among them"
+	}
+	lines[len(lines)-1] = m.c.Styles.Muted.Render("  " + what + " (↓, pgdown)")
+	return strings.Join(lines, "\n")
+}
 
 func (m *Model) content() string {
 	s := m.c.Styles
@@ -199,7 +235,7 @@ func (m *Model) content() string {
 	if !m.hasKey {
 		b.WriteString(s.Title.Render(m.name) + "\n\n")
 		b.WriteString("  " + s.Label.Render(fmt.Sprintf("%-13s", "Client ID")) + s.Value.Render(m.id) + "\n")
-		b.WriteString(s.Muted.Render("  loading…") + "\n")
+		b.WriteString(s.Muted.Render(m.pending()) + "\n")
 		return b.String()
 	}
 	status := s.Good.Render("● active")
@@ -214,18 +250,33 @@ func (m *Model) content() string {
 		b.WriteString("  " + s.Label.Render(fmt.Sprintf("%-13s", label)) + value + "\n")
 	}
 	row("Client ID", s.Value.Render(k.ClientID))
-	secret := "kds_…" + k.SecretHint
-	row("Secret", s.Value.Render(secret)+s.Muted.Render("  set "+format.Minute(k.SecretRotatedAt, m.c.Location)+" · shown only once"))
+	// A key known only partly (from a write's answer, say) shows what it
+	// lacks as unknown rather than as a fact.
+	secret, set := "kds_…"+k.SecretHint, "set "+format.Minute(k.SecretRotatedAt, m.c.Location)
+	if k.SecretHint == "" {
+		secret = "unknown"
+	}
+	if k.SecretRotatedAt.IsZero() {
+		set = "set: unknown"
+	}
+	row("Secret", s.Value.Render(secret)+s.Muted.Render("  "+set+" · shown only once"))
 	row("Permissions", s.Value.Render(strings.Join(k.Permissions.List(), ", ")))
-	row("Created", s.Value.Render(format.Minute(k.CreatedAt, m.c.Location)))
+	created := format.Minute(k.CreatedAt, m.c.Location)
+	if k.CreatedAt.IsZero() {
+		created = "unknown"
+	}
+	row("Created", s.Value.Render(created))
 	last := "never"
 	if k.LastUsedAt != nil {
 		last = format.Ago(*k.LastUsedAt, m.c.Now()) + " (" + format.Minute(*k.LastUsedAt, m.c.Location) + ")"
 	}
 	row("Last used", s.Value.Render(last))
-	if k.ResetsAt != nil {
+	switch {
+	case k.CreatedAt.IsZero(): // not a whole key: nil ResetsAt means nothing
+		row("Period", s.Muted.Render("unknown"))
+	case k.ResetsAt != nil:
 		row("Period", s.Value.Render("resets "+format.Minute(*k.ResetsAt, m.c.Location))+s.Muted.Render(" (start of the month, UTC)"))
-	} else {
+	default:
 		row("Period", s.Value.Render("never resets"))
 	}
 	if !k.Active() {
@@ -251,6 +302,7 @@ func (m *Model) content() string {
 
 	b.WriteString(m.usageView())
 	b.WriteString("\n")
+	m.auditLine = strings.Count(b.String(), "\n")
 	b.WriteString(m.auditView())
 	return b.String()
 }
@@ -261,7 +313,7 @@ func (m *Model) usageView() string {
 	s := m.c.Styles
 	var b strings.Builder
 	if !m.loaded {
-		return s.Title.Render("Usage, last 30 days") + "\n" + s.Muted.Render("  loading…") + "\n"
+		return s.Title.Render("Usage, last 30 days") + "\n" + s.Muted.Render(m.pending()) + "\n"
 	}
 	var tq, tm, td int64
 	qs, ms, ds := make([]int64, len(m.usage)), make([]int64, len(m.usage)), make([]int64, len(m.usage))
@@ -325,7 +377,7 @@ func (m *Model) auditView() string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Audit events") + "\n")
 	if !m.loaded {
-		return b.String() + s.Muted.Render("  loading…") + "\n"
+		return b.String() + s.Muted.Render(m.pending()) + "\n"
 	}
 	if len(m.audit) == 0 {
 		return b.String() + s.Muted.Render("  none") + "\n"

@@ -39,6 +39,9 @@ type (
 	// CopiedMsg reports a Client ID copy: Local when the system clipboard
 	// took it, Tried when there was one. OSC 52 is always sent too.
 	CopiedMsg struct{ Local, Tried bool }
+	// ReleaseMsg asks to free the allocation a revoked key kept (after a
+	// confirm).
+	ReleaseMsg struct{ ClientID string }
 )
 
 // KeyMap is the list's bindings.
@@ -50,6 +53,7 @@ type KeyMap struct {
 	Edit                                  key.Binding
 	Regenerate                            key.Binding
 	Revoke                                key.Binding
+	Release                               key.Binding
 	Filter                                key.Binding
 	ClearFilter                           key.Binding
 	ApplyFilter                           key.Binding
@@ -74,6 +78,7 @@ func DefaultKeyMap() KeyMap {
 		Edit:          keys.Edit(),
 		Regenerate:    keys.Regenerate(),
 		Revoke:        keys.Revoke(),
+		Release:       key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "release allocation")),
 		Filter:        key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		ClearFilter:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 		ApplyFilter:   key.NewBinding(key.WithKeys("enter", "down", "up"), key.WithHelp("enter", "keep filter")),
@@ -308,6 +313,7 @@ func (m *Model) bindings() KeyMap {
 	b.Regenerate.SetEnabled(act)
 	b.Revoke.SetEnabled(act)
 	b.Copy.SetEnabled(!m.filtering && has)
+	b.Release.SetEnabled(!m.filtering && has && row.Keeps)
 	return b
 }
 
@@ -368,6 +374,8 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.Raise(RevokeMsg{row.ClientID})
 	case key.Matches(k, b.Copy):
 		return m.copyID(row.ClientID)
+	case key.Matches(k, b.Release):
+		m.Raise(ReleaseMsg{row.ClientID})
 	case key.Matches(k, m.keys.Filter):
 		m.filtering = true
 		m.filter.SetValue(m.query)
@@ -472,7 +480,7 @@ func (m *Model) ShortHelp() []key.Binding {
 		rank int
 	}
 	slots := []slot{
-		{up, 0}, {k.Open, 0}, {k.Edit, 2}, {regen, 2}, {k.Revoke, 2},
+		{up, 0}, {k.Open, 0}, {k.Edit, 2}, {regen, 2}, {k.Revoke, 2}, {k.Release, 2},
 		{k.Create, 1}, {k.Filter, 1}, {clear, 0},
 		{k.ToggleRevoked, 3}, {k.Sort, 4}, {k.Copy, 5}, {k.Help, 0}, {k.Quit, 0},
 	}
@@ -518,7 +526,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.HalfUp, k.HalfDown, k.PageUp, k.PageDown, k.Home, k.End},
-		{k.Open, k.Create, k.Edit, k.Regenerate, k.Revoke, k.Copy},
+		{k.Open, k.Create, k.Edit, k.Regenerate, k.Revoke, k.Release, k.Copy},
 		{k.Filter, k.ClearFilter, k.ToggleRevoked, k.Sort, k.Reverse},
 		{k.Refresh, k.Help, k.Quit},
 	}
