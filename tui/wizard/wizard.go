@@ -243,6 +243,11 @@ func (m *Model) Step() Step { return m.step }
 // InTextField reports whether keys are typed into a text field.
 func (m *Model) InTextField() bool { return m.step == StepName }
 
+// sliderErr reports whether the current step's slider shows an error.
+func (m *Model) sliderErr() bool {
+	return m.step == StepQuery && m.query.Err() != nil || m.step == StepMutation && m.mutation.Err() != nil
+}
+
 // Err is the error shown on the current step, "" when none.
 func (m *Model) Err() string {
 	switch m.step {
@@ -636,7 +641,9 @@ func (m *Model) View() string {
 	case StepReview:
 		b.WriteString(m.reviewView())
 	}
-	if m.stepErr != "" {
+	// A slider that shows its own error (the store said the amount no
+	// longer fits, and the reload lowered its bound) says it once.
+	if m.stepErr != "" && !m.sliderErr() {
 		b.WriteString("\n\n" + format.Wrap("✗ "+m.stepErr, m.width, 2, s.ErrorText))
 	}
 	return b.String()

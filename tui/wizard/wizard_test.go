@@ -171,3 +171,25 @@ func TestHelpNamesBothDirections(t *testing.T) {
 		t.Fatalf("slider: %q", h)
 	}
 }
+
+// Another session took the quota: the store refuses the create, the reload
+// lowers the slider's bound, and the step says so once, not twice.
+func TestTakenQuotaIsOneMessage(t *testing.T) {
+	c := testCommon()
+	m := New(c, nil)
+	m.SetSize(80, 20)
+	step(m, "enter", "enter") // the default name, the default permissions
+	for range 10 {
+		m.Update(tea.KeyPressMsg{Code: tea.KeyPgUp})
+	}
+	want := m.Query()
+	if want == 0 {
+		t.Fatal("the slider did not move")
+	}
+	m.SetSubmitError(&model.AllocationError{Kind: model.KindQuery, Requested: want, Available: 10})
+	c.Account.QueryHeld = c.Account.QueryTotal - 10
+	m.AccountChanged()
+	if n := strings.Count(m.View(), "✗"); n != 1 {
+		t.Fatalf("%d error marks, want 1:\n%s", n, m.View())
+	}
+}
