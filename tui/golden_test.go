@@ -129,7 +129,7 @@ func TestGolden(t *testing.T) {
 			m.Update(DetailLoadedMsg{ClientID: k.ClientID, Key: k, Usage: fixtureUsage(), Audit: fixtureAudit()})
 		},
 	}
-	for _, size := range [][2]int{{80, 24}, {140, 40}} {
+	for _, size := range [][2]int{{60, 20}, {80, 24}, {140, 40}, {200, 50}} {
 		for name, fn := range screens {
 			t.Run(fmt.Sprintf("%s_%dx%d", name, size[0], size[1]), func(t *testing.T) {
 				m := fixtureModel(t, size[0], size[1])
