@@ -247,13 +247,17 @@ func TestWizardValidationInPlace(t *testing.T) {
 		t.Fatalf("step %v, want mutation", w().Step())
 	}
 	// The account total moves under the wizard: the store refuses, the
-	// wizard returns to the slider with the store's message.
+	// wizard returns to the slider, which says it once (the store's
+	// message and the slider's own bound check say the same).
 	createKeys(t, m.st, model.KeySpec{Name: "Greedy", Permissions: model.PermRead, QueryAlloc: 950})
 	press(t, m, "enter", "enter")
 	if w().Step() != wizard.StepQuery {
 		t.Fatalf("after the allocation error: step %v, screen %v", w().Step(), m.Screen())
 	}
-	mustShow(t, m, "query allocation 100 exceeds what is unallocated: 50 query available")
+	mustShow(t, m, "100 is more than the 50 available")
+	if n := strings.Count(m.Render(), "✗"); n != 1 {
+		t.Fatalf("%d error marks, want 1:\n%s", n, m.Render())
+	}
 	if p, _ := m.st.ListKeys(bg, listAll); p.Total != 2 {
 		t.Fatalf("%d keys, want the 2 made outside the wizard", p.Total)
 	}
