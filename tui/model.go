@@ -424,6 +424,19 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyPressMsg:
 		return m.key(msg)
+	case tea.MouseWheelMsg:
+		if !m.opt.Mouse || m.dialog != nil {
+			return nil // never in a dialog: the reveal stays selectable
+		}
+		return m.toScreen(msg)
+	case tea.MouseClickMsg:
+		if !m.opt.Mouse || m.dialog != nil || m.detail != nil {
+			return nil
+		}
+		msg.Y -= headerHeight // the list's own lines
+		return m.settle(m.list, m.list.Update(msg))
+	case tea.MouseReleaseMsg, tea.MouseMotionMsg:
+		return nil
 	}
 	// Anything else (copy results, name checks, cursor blinks, paste) goes
 	// to the screen shown.
@@ -735,7 +748,17 @@ func (m *Model) View() tea.View {
 		return v
 	}
 	v.SetContent(m.render())
+	v.MouseMode = m.mouseMode()
 	return v
+}
+
+// mouseMode is cell motion with Options.Mouse, except while the reveal is
+// shown: the terminal must let the user select the secret there.
+func (m *Model) mouseMode() tea.MouseMode {
+	if _, reveal := m.dialog.(*reveal.Model); reveal || !m.opt.Mouse {
+		return tea.MouseModeNone
+	}
+	return tea.MouseModeCellMotion
 }
 
 func (m *Model) render() string {

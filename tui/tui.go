@@ -64,6 +64,12 @@ type Options struct {
 	// database file ("~/…" for the home folder) or the server's URL,
 	// without user info. Empty shows nothing.
 	Source string
+	// Mouse turns on mouse reporting (cell motion): the wheel scrolls the
+	// list and the details, a click selects a row and a click on the
+	// selected row opens it. Off by default: while the terminal reports
+	// the mouse, it cannot select text with it. It is off on the reveal
+	// screen in any case, so the secret can always be selected.
+	Mouse bool
 }
 
 func (o Options) withDefaults() Options {

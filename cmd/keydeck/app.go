@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/tui"
 )
 
 // Environment variables the command line reads.
@@ -25,6 +26,7 @@ const (
 	envToken    = "KEYDECK_TOKEN"
 	envSecret   = "KEYDECK_SECRET"
 	envLogLevel = "KEYDECK_LOG_LEVEL"
+	envMouse    = "KEYDECK_MOUSE"
 )
 
 // app is one invocation of the command line: its standard streams, its
@@ -42,6 +44,7 @@ type app struct {
 	token    string
 	insecure bool
 	logLevel string
+	mouse    bool
 
 	lines *bufio.Reader // stdin, read line by line (secrets, confirmations)
 }
@@ -69,7 +72,7 @@ Run keydeck without a command to open the terminal UI.`,
 				return err
 			}
 			return a.withStore(cmd, func(st storage.Store) error {
-				return runTUI(cmd, st, a.tuiSource(cmd), in, out)
+				return runTUI(cmd, st, tui.Options{Source: a.tuiSource(cmd), Mouse: a.useMouse(cmd)}, in, out)
 			})
 		},
 	}
@@ -83,6 +86,7 @@ Run keydeck without a command to open the terminal UI.`,
 	pf.StringVar(&a.account, "account", "default", "account whose keys to manage (local mode)")
 	pf.StringVar(&a.remote, "remote", "", "URL of a keydeck server to use instead of the local file (env "+envRemote+")")
 	pf.StringVar(&a.token, "token", "", "account API token for --remote; - reads it from stdin (env "+envToken+")")
+	pf.BoolVar(&a.mouse, "mouse", false, "terminal UI: the wheel scrolls, a click selects (env "+envMouse+"=1); off by default because it stops the terminal selecting text, such as a secret, with the mouse (except on the reveal screen)")
 	pf.BoolVar(&a.insecure, "insecure", false, "allow a plain http:// --remote URL that is not loopback")
 	pf.StringVar(&a.logLevel, "log-level", "", "diagnostics on stderr: debug, info, warn, error or off (env "+envLogLevel+"; default off, error for serve)")
 

@@ -31,9 +31,21 @@ func tuiStreams(cmd *cobra.Command) (in, out *os.File, err error) {
 }
 
 // runTUI opens the API Keys screen on st (local or remote, already open);
-// source names it in the header (tuiSource).
-func runTUI(cmd *cobra.Command, st storage.Store, source string, in, out *os.File) error {
-	return tui.Run(cmd.Context(), st, tui.Options{Source: source}, tea.WithInput(in), tea.WithOutput(out))
+// opt.Source names it in the header (tuiSource).
+func runTUI(cmd *cobra.Command, st storage.Store, opt tui.Options, in, out *os.File) error {
+	return tui.Run(cmd.Context(), st, opt, tea.WithInput(in), tea.WithOutput(out))
+}
+
+// useMouse is --mouse, else KEYDECK_MOUSE set to 1 (or true, yes, on).
+func (a *app) useMouse(cmd *cobra.Command) bool {
+	if cmd.Flags().Changed("mouse") {
+		return a.mouse
+	}
+	switch strings.ToLower(strings.TrimSpace(a.getenv(envMouse))) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
 }
 
 // tuiSource is what the TUI's header names: the server's URL without user

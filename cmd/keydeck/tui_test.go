@@ -33,3 +33,33 @@ func TestTUISource(t *testing.T) {
 		t.Errorf("remote source %q", got)
 	}
 }
+
+// --mouse is opt-in: off by default, on with the flag or KEYDECK_MOUSE=1,
+// and the flag wins over the environment.
+func TestTUIMouseFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  string
+		want bool
+	}{
+		{nil, "", false},
+		{[]string{"--mouse"}, "", true},
+		{nil, "1", true},
+		{nil, "0", false},
+		{[]string{"--mouse=false"}, "1", false},
+	} {
+		a := newApp(nil, io.Discard, io.Discard, func(k string) string {
+			if k == envMouse {
+				return c.env
+			}
+			return ""
+		})
+		cmd := a.rootCmd()
+		if err := cmd.ParseFlags(c.args); err != nil {
+			t.Fatal(err)
+		}
+		if got := a.useMouse(cmd); got != c.want {
+			t.Errorf("%v with %s=%q: mouse %v, want %v", c.args, envMouse, c.env, got, c.want)
+		}
+	}
+}

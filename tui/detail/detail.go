@@ -170,6 +170,11 @@ func (m *Model) render() {
 // Update handles the screen's keys. The key's actions are bindings enabled
 // only when they apply (enableActions).
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if w, ok := msg.(tea.MouseWheelMsg); ok {
+		var cmd tea.Cmd
+		m.vp, cmd = m.vp.Update(w)
+		return cmd
+	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil

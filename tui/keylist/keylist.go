@@ -330,6 +330,14 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	}
+	switch mm := msg.(type) {
+	case tea.MouseWheelMsg:
+		m.wheel(mm)
+		return nil
+	case tea.MouseClickMsg:
+		m.click(mm)
+		return nil
+	}
 	if m.filtering {
 		return m.updateFilter(msg)
 	}
@@ -407,6 +415,59 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.rebuild(false)
 	}
 	return nil
+}
+
+// wheel moves the selection one row per notch of the wheel, scrolling
+// the table as the keys do. Not while filtering.
+func (m *Model) wheel(w tea.MouseWheelMsg) {
+	if m.filtering || m.snap == nil {
+		return
+	}
+	m.status = ""
+	switch w.Button {
+	case tea.MouseWheelUp:
+		m.move(-1)
+	case tea.MouseWheelDown:
+		m.move(1)
+	}
+}
+
+// RowAt is the index among the visible keys of the row drawn on line y of
+// the list's area (0 is its first line: the filter field, when shown, or
+// the column titles), or -1 when no row is drawn there.
+func (m *Model) RowAt(y int) int {
+	if m.snap == nil || m.Empty() || m.lay.tooSmall || m.height < MinHeight {
+		return -1
+	}
+	top := 1 // the column titles
+	if m.filtering || m.query != "" {
+		top++
+	}
+	r := y - top
+	if r < 0 || r >= m.tableHeight() || m.offset+r >= len(m.view) {
+		return -1
+	}
+	return m.offset + r
+}
+
+// click selects the row under a left click (Y within the list's area);
+// a click on the selected row opens its details. Not while filtering.
+func (m *Model) click(c tea.MouseClickMsg) {
+	if m.filtering || c.Button != tea.MouseLeft {
+		return
+	}
+	vi := m.RowAt(c.Y)
+	if vi < 0 {
+		return
+	}
+	m.status = ""
+	if vi == m.cursor {
+		if r, ok := m.Selected(); ok {
+			m.Raise(OpenMsg{r.ClientID})
+		}
+		return
+	}
+	m.move(vi - m.cursor)
 }
 
 // copyID sends the Client ID to the terminal (OSC 52) and, when the root
