@@ -862,9 +862,14 @@ func shortenSource(src string, n int) string {
 }
 
 // spread puts left and right on one line of width w.
+// When both do not fit, the left side (the breadcrumb) is shortened first:
+// the right side names the account, which must not be cut.
 func spread(left, right string, w int) string {
 	gap := w - lipgloss.Width(left) - lipgloss.Width(right)
 	if gap < 1 {
+		if room := w - lipgloss.Width(right) - 1; room >= 8 {
+			return ansi.Truncate(left, room, "…") + " " + right
+		}
 		return ansi.Truncate(left+" "+right, w, "")
 	}
 	return left + strings.Repeat(" ", gap) + right

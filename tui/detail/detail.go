@@ -11,6 +11,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/tui/chart"
@@ -251,8 +252,15 @@ func (m *Model) content() string {
 		}
 	}
 	b.WriteString(s.Title.Render(k.Name) + "  " + status + "\n\n")
+	// A value too long for the width wraps under itself instead of being
+	// cut (a date or a count cut short reads as another one).
+	const indent = 15 // "  " and the 13-cell label
 	row := func(label, value string) {
-		b.WriteString("  " + s.Label.Render(fmt.Sprintf("%-13s", label)) + value + "\n")
+		lines := strings.Split(ansi.Wordwrap(value, max(20, m.width-indent), ""), "\n")
+		b.WriteString("  " + s.Label.Render(fmt.Sprintf("%-13s", label)) + lines[0] + "\n")
+		for _, l := range lines[1:] {
+			b.WriteString(strings.Repeat(" ", indent) + strings.TrimLeft(l, " ") + "\n")
+		}
 	}
 	row("Client ID", s.Value.Render(k.ClientID))
 	// A key known only partly (from a write's answer, say) shows what it
