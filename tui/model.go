@@ -391,6 +391,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.askRevoke(msg.ClientID)
 	case detail.ReleaseMsg:
 		return m.askRelease(msg.ClientID)
+	case detail.CopiedMsg:
+		return m.setInfo(common.CopiedText(msg.Local, msg.Tried))
 	case keylist.ReleaseMsg:
 		return m.askRelease(msg.ClientID)
 	case wizard.CancelMsg:

@@ -109,3 +109,27 @@ func (i *Intents) TakeIntent() tea.Msg {
 	i.intent = nil
 	return in
 }
+
+// CopiedText says where a copied Client ID went: the system clipboard
+// (local), or only the terminal's through OSC 52, which is always sent.
+func CopiedText(local, tried bool) string {
+	switch {
+	case local:
+		return "Client ID copied"
+	case tried:
+		return "Client ID sent with OSC 52 (no system clipboard)"
+	}
+	return "Client ID sent to the terminal's clipboard (OSC 52)"
+}
+
+// CopyClientID copies id with OSC 52 and, when there is one, the local
+// clipboard; done reports the outcome as the caller's message.
+func CopyClientID(clip Clipboard, id string, done func(local, tried bool) tea.Msg) tea.Cmd {
+	local := func() tea.Msg {
+		if clip == nil {
+			return done(false, false)
+		}
+		return done(clip(id) == nil, true)
+	}
+	return tea.Batch(tea.SetClipboard(id), local)
+}

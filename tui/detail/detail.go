@@ -32,6 +32,8 @@ type (
 	RevokeMsg struct{ ClientID string }
 	// ReleaseMsg asks to free the allocation a revoked key kept.
 	ReleaseMsg struct{ ClientID string }
+	// CopiedMsg reports a Client ID copy (common.CopiedText words it).
+	CopiedMsg struct{ Local, Tried bool }
 )
 
 // Days is how many days the usage chart covers.
@@ -41,6 +43,7 @@ const Days = 30
 type KeyMap struct {
 	Edit, Regenerate, Revoke, Release, Back key.Binding
 	Up, Down, PageUp, PageDown              key.Binding
+	HalfUp, HalfDown, Top, Bottom, Copy     key.Binding
 	Refresh, Help                           key.Binding
 }
 
@@ -57,6 +60,11 @@ func DefaultKeyMap() KeyMap {
 		Down:       keys.Down(),
 		PageUp:     keys.PageUp(),
 		PageDown:   keys.PageDown(),
+		HalfUp:     key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "½ page up")),
+		HalfDown:   key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "½ page down")),
+		Top:        key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "top")),
+		Bottom:     key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "bottom")),
+		Copy:       key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy Client ID")),
 		Refresh:    g.Refresh,
 		Help:       g.Help,
 	}
@@ -191,6 +199,16 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		m.Raise(RevokeMsg{m.id})
 	case key.Matches(k, m.keys.Release):
 		m.Raise(ReleaseMsg{m.id})
+	case key.Matches(k, m.keys.Copy):
+		return common.CopyClientID(m.c.Clipboard, m.id, func(local, tried bool) tea.Msg { return CopiedMsg{Local: local, Tried: tried} })
+	case key.Matches(k, m.keys.Top):
+		m.vp.GotoTop()
+	case key.Matches(k, m.keys.Bottom):
+		m.vp.GotoBottom()
+	case key.Matches(k, m.keys.HalfUp):
+		m.vp.HalfPageUp()
+	case key.Matches(k, m.keys.HalfDown):
+		m.vp.HalfPageDown()
 	default:
 		var cmd tea.Cmd
 		m.vp, cmd = m.vp.Update(msg)
@@ -208,7 +226,7 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
-	return [][]key.Binding{{k.Edit, k.Regenerate, k.Revoke, k.Release}, {k.Up, k.Down, k.PageUp, k.PageDown}, {k.Refresh, k.Back, k.Help}}
+	return [][]key.Binding{{k.Edit, k.Regenerate, k.Revoke, k.Release, k.Copy}, {k.Up, k.Down, k.HalfUp, k.HalfDown, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Refresh, k.Back, k.Help}}
 }
 
 // GotoTop scrolls back to the title (after an edit, say, whose form

@@ -320,14 +320,7 @@ func (m *Model) bindings() KeyMap {
 // Update handles the list's keys.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if c, ok := msg.(CopiedMsg); ok {
-		switch {
-		case c.Local:
-			m.status = "Client ID copied"
-		case c.Tried:
-			m.status = "Client ID sent with OSC 52 (no system clipboard)"
-		default:
-			m.status = "Client ID sent to the terminal's clipboard (OSC 52)"
-		}
+		m.status = common.CopiedText(c.Local, c.Tried)
 		return nil
 	}
 	switch mm := msg.(type) {
@@ -473,14 +466,7 @@ func (m *Model) click(c tea.MouseClickMsg) {
 // copyID sends the Client ID to the terminal (OSC 52) and, when the root
 // has one, to the local clipboard.
 func (m *Model) copyID(id string) tea.Cmd {
-	clip := m.c.Clipboard
-	local := func() tea.Msg {
-		if clip == nil {
-			return CopiedMsg{}
-		}
-		return CopiedMsg{Tried: true, Local: clip(id) == nil}
-	}
-	return tea.Batch(tea.SetClipboard(id), local)
+	return common.CopyClientID(m.c.Clipboard, id, func(local, tried bool) tea.Msg { return CopiedMsg{Local: local, Tried: tried} })
 }
 
 func (m *Model) updateFilter(msg tea.Msg) tea.Cmd {
