@@ -764,6 +764,12 @@ func (m *Model) mouseMode() tea.MouseMode {
 }
 
 func (m *Model) render() string {
+	// Below what the list can serve no screen is worth drawing: a cut
+	// dialog or form misleads more than a plain request to resize.
+	if w, h := keylist.MinWidth, keylist.MinHeight+keylist.Chrome; m.width < w || m.height < h {
+		msg := fmt.Sprintf("terminal too small (needs %d×%d)", w, h)
+		return fit(format.Wrap(msg, m.width, 0, m.c.Styles.Muted), m.width, m.height)
+	}
 	var b strings.Builder
 	b.WriteString(m.header())
 	b.WriteByte('\n')
