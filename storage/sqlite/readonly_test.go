@@ -41,21 +41,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 	os.Remove(path + "-shm")
 	os.Chmod(path, 0o444)
 	os.Chmod(dir, 0o555)
-	// The test binary lives in a folder only root can enter: copy it out.
-	bin, err := os.MkdirTemp("", "keydeck-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(bin) })
-	os.Chmod(bin, 0o755)
-	self, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(bin, "sqlite.test")
-	if err := os.WriteFile(exe, self, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	exe := testBinaryCopy(t)
 	cmd := exec.Command(exe, "-test.run=^TestReadOnlyDatabase$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "KEYDECK_RO_PATH="+path)
 	if os.Geteuid() == 0 {
@@ -87,20 +73,7 @@ func TestReadOnlySideFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "other.db-shm"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	bin, err := os.MkdirTemp("", "keydeck-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(bin) })
-	os.Chmod(bin, 0o755)
-	self, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(bin, "sqlite.test")
-	if err := os.WriteFile(exe, self, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	exe := testBinaryCopy(t)
 	cmd := exec.Command(exe, "-test.run=^TestReadOnlySideFiles$", "-test.count=1", "-test.v")
 	cmd.Env = append(os.Environ(), "KEYDECK_RO_SIDE_DIR="+dir)
 	if os.Geteuid() == 0 {
@@ -170,4 +143,25 @@ func readOnlySideFiles(t *testing.T, dir string) {
 		t.Fatalf("a -shm that cannot be written: %v", err)
 	}
 	t.Logf("unwritable -shm: %v", err)
+}
+
+// testBinaryCopy copies the test binary to a folder anyone can enter (it
+// lives in one only root can), for a child run as another user.
+func testBinaryCopy(t *testing.T) string {
+	t.Helper()
+	bin, err := os.MkdirTemp("", "keydeck-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(bin) })
+	os.Chmod(bin, 0o755)
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(bin, "sqlite.test")
+	if err := os.WriteFile(exe, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return exe
 }
