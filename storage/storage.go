@@ -50,6 +50,30 @@ type Store interface {
 	Close() error
 }
 
+// Durability says when a committed write is answered.
+type Durability int
+
+const (
+	// DurabilityNormal: a committed write survives the keydeck process
+	// being killed; a crash of the machine (or of the database server)
+	// may lose the last commits. Each store says exactly what.
+	DurabilityNormal Durability = iota
+	// DurabilityStrict: every commit is on stable storage before it is
+	// answered.
+	DurabilityStrict
+)
+
+// ParseDurability reads "normal" or "strict".
+func ParseDurability(s string) (Durability, error) {
+	switch s {
+	case "normal", "":
+		return DurabilityNormal, nil
+	case "strict":
+		return DurabilityStrict, nil
+	}
+	return 0, &model.ValidationError{Field: "durability", Msg: fmt.Sprintf("unknown durability %q (use normal or strict)", model.Sanitize(s, 20))}
+}
+
 // Sort orders a key list.
 type Sort string
 

@@ -297,15 +297,15 @@ func (db *DB) UpdateAccount(ctx context.Context, actor, name string, set model.A
 			}
 		}
 		if v := set.QueryTotal; v != nil {
-			if *v < a.QueryHeld {
-				return &model.AllocationError{Kind: model.KindQuery, Requested: *v, Available: a.QueryHeld, Total: true}
+			if err := model.CheckTotal(model.KindQuery, *v, a.QueryHeld); err != nil {
+				return err
 			}
 			details["query_total"] = map[string]any{"from": a.QueryTotal, "to": *v}
 			a.QueryTotal = *v
 		}
 		if v := set.MutationTotal; v != nil {
-			if *v < a.MutationHeld {
-				return &model.AllocationError{Kind: model.KindMutation, Requested: *v, Available: a.MutationHeld, Total: true}
+			if err := model.CheckTotal(model.KindMutation, *v, a.MutationHeld); err != nil {
+				return err
 			}
 			details["mutation_total"] = map[string]any{"from": a.MutationTotal, "to": *v}
 			a.MutationTotal = *v

@@ -33,20 +33,15 @@ func (db *DB) ImportKeys(ctx context.Context, account, actor string, specs []mod
 	secrets := make([]string, len(specs))
 	ids := make([]int64, len(specs))
 	err = db.write(ctx, func(tx dbtx) error {
-		freeQueries, freeMutations, err := s.available(ctx, tx, 0)
+		a, err := db.loadAccount(ctx, tx, "id = ?", s.accountID)
 		if err != nil {
 			return err
 		}
-		if needQueries > freeQueries {
-			return &model.AllocationError{Kind: model.KindQuery, Requested: needQueries, Available: freeQueries}
-		}
-		if needMutations > freeMutations {
-			return &model.AllocationError{Kind: model.KindMutation, Requested: needMutations, Available: freeMutations}
-		}
-		var period model.Period
-		if err := tx.QueryRowContext(ctx, `SELECT period FROM accounts WHERE id = ?`, s.accountID).Scan(&period); err != nil {
+		// The whole batch must fit, as one key asking for the sum would.
+		if err := model.CheckNewKey(a, model.KeySpec{QueryAlloc: needQueries, MutationAlloc: needMutations}); err != nil {
 			return err
 		}
+		period := a.Period
 		now := db.now()
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO keys (account_id, name, client_id, secret_digest, secret_hint,
 			secret_rotated_at, permissions, query_alloc, mutation_alloc, period_start, created_at)

@@ -283,25 +283,6 @@ func decodeCursor(s string, sort storage.Sort) (cursor, error) {
 	return cursor{value: parts[1], id: id}, nil
 }
 
-// available returns what of each kind is not held, inside tx, leaving out
-// the key with id except (0 for none).
-func (s *accountStore) available(ctx context.Context, tx dbtx, except int64) (queries, mutations int64, err error) {
-	a, err := s.db.loadAccount(ctx, tx, "id = ?", s.accountID)
-	if err != nil {
-		return 0, 0, err
-	}
-	queries, mutations = a.QueryTotal-a.QueryHeld, a.MutationTotal-a.MutationHeld
-	if except != 0 {
-		k, err := s.reload(ctx, tx, except)
-		if err != nil {
-			return 0, 0, err
-		}
-		queries += k.Holds(model.KindQuery)
-		mutations += k.Holds(model.KindMutation)
-	}
-	return max(0, queries), max(0, mutations), nil
-}
-
 func (s *accountStore) CreateKey(ctx context.Context, spec model.KeySpec) (model.Key, string, error) {
 	if err := spec.Validate(); err != nil {
 		return model.Key{}, "", err
@@ -319,21 +300,15 @@ func (s *accountStore) CreateKey(ctx context.Context, spec model.KeySpec) (model
 		if n > 0 {
 			return fmt.Errorf("%w: %q", model.ErrDuplicateName, spec.Name)
 		}
-		freeQueries, freeMutations, err := s.available(ctx, tx, 0)
+		a, err := s.db.loadAccount(ctx, tx, "id = ?", s.accountID)
 		if err != nil {
 			return err
 		}
-		if spec.QueryAlloc > freeQueries {
-			return &model.AllocationError{Kind: model.KindQuery, Requested: spec.QueryAlloc, Available: freeQueries}
-		}
-		if spec.MutationAlloc > freeMutations {
-			return &model.AllocationError{Kind: model.KindMutation, Requested: spec.MutationAlloc, Available: freeMutations}
-		}
-		now := s.db.now()
-		var period model.Period
-		if err := tx.QueryRowContext(ctx, `SELECT period FROM accounts WHERE id = ?`, s.accountID).Scan(&period); err != nil {
+		if err := model.CheckNewKey(a, spec); err != nil {
 			return err
 		}
+		now := s.db.now()
+		period := a.Period
 		res, err := tx.ExecContext(ctx, `INSERT INTO keys (account_id, name, client_id, secret_digest, secret_hint,
 			secret_rotated_at, permissions, query_alloc, mutation_alloc, period_start, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.accountID, spec.Name, clientID, digest[:], model.Hint(secret),
@@ -412,20 +387,20 @@ func (s *accountStore) EditKey(ctx context.Context, id string, edit model.KeyEdi
 			k.Permissions = *edit.Permissions
 		}
 		if edit.QueryAlloc != nil || edit.MutationAlloc != nil {
-			freeQueries, freeMutations, err := s.available(ctx, tx, k.ID)
+			a, err := s.db.loadAccount(ctx, tx, "id = ?", s.accountID)
 			if err != nil {
 				return err
 			}
 			if v := edit.QueryAlloc; v != nil && *v != k.QueryAlloc {
-				if *v > k.QueryAlloc && max(*v, k.QueryUsed) > freeQueries {
-					return &model.AllocationError{Kind: model.KindQuery, Requested: *v, Available: freeQueries}
+				if err := model.CheckAllocEdit(a, k, model.KindQuery, *v); err != nil {
+					return err
 				}
 				details["query_allocation"] = map[string]any{"from": k.QueryAlloc, "to": *v}
 				k.QueryAlloc = *v
 			}
 			if v := edit.MutationAlloc; v != nil && *v != k.MutationAlloc {
-				if *v > k.MutationAlloc && max(*v, k.MutationUsed) > freeMutations {
-					return &model.AllocationError{Kind: model.KindMutation, Requested: *v, Available: freeMutations}
+				if err := model.CheckAllocEdit(a, k, model.KindMutation, *v); err != nil {
+					return err
 				}
 				details["mutation_allocation"] = map[string]any{"from": k.MutationAlloc, "to": *v}
 				k.MutationAlloc = *v

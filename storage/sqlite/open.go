@@ -27,37 +27,26 @@ import (
 	"github.com/adrg/xdg"
 	"github.com/pressly/goose/v3"
 
-	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Durability says when a write is on disk.
-type Durability int
+// Durability says when a write is on disk (storage.Durability): normal is
+// WAL with synchronous=NORMAL, a committed write survives the process being
+// killed and a power loss may lose the last commits; strict fsyncs every
+// commit (synchronous=FULL) before answering, group commit sharing one
+// fsync between many requests.
+type Durability = storage.Durability
 
 const (
-	// DurabilityNormal: a committed write survives the process being
-	// killed (WAL, synchronous=NORMAL); a power loss may lose the last
-	// commits.
-	DurabilityNormal Durability = iota
-	// DurabilityStrict: every commit is fsync'd before it is answered
-	// (synchronous=FULL). Group commit shares one fsync between many
-	// requests.
-	DurabilityStrict
+	DurabilityNormal = storage.DurabilityNormal
+	DurabilityStrict = storage.DurabilityStrict
 )
 
 // ParseDurability reads "normal" or "strict".
-func ParseDurability(s string) (Durability, error) {
-	switch s {
-	case "normal", "":
-		return DurabilityNormal, nil
-	case "strict":
-		return DurabilityStrict, nil
-	}
-	return 0, &model.ValidationError{Field: "durability", Msg: fmt.Sprintf("unknown durability %q (use normal or strict)", model.Sanitize(s, 20))}
-}
+func ParseDurability(s string) (Durability, error) { return storage.ParseDurability(s) }
 
 // Options configure a DB.
 type Options struct {

@@ -166,9 +166,8 @@ func (w *writer) verify(ctx context.Context, v *verifyJob, bt *batchTime) error 
 		return err
 	}
 	period := bt.period(account.period)
-	if key.periodStart != period.start {
-		key.queryUsed, key.mutationUsed, key.creditsUsed, key.periodStart = 0, 0, 0, period.start
-	}
+	u := model.PeriodUsage{Start: key.periodStart, Query: key.queryUsed, Mutation: key.mutationUsed, Credit: key.creditsUsed}.At(period.start)
+	key.periodStart, key.queryUsed, key.mutationUsed, key.creditsUsed = u.Start, u.Query, u.Mutation, u.Credit
 	op := v.req.Operation
 	verdict := model.Decide(model.KeyState{
 		Active: key.active, Permissions: key.permissions,
