@@ -139,6 +139,21 @@ var (
 	ErrClosed = errors.New("the store is closed")
 )
 
+// DatabaseDownError is ErrUnavailable for a database server (PostgreSQL)
+// that cannot be reached or stopped answering: Addr is its host and port,
+// never a URL with credentials.
+type DatabaseDownError struct{ Addr, Cause string }
+
+func (e *DatabaseDownError) Error() string {
+	s := "the database at " + e.Addr + " cannot be reached"
+	if e.Cause != "" {
+		s += ": " + e.Cause
+	}
+	return s
+}
+
+func (e *DatabaseDownError) Is(target error) bool { return target == ErrUnavailable }
+
 // LockedError is ErrLocked saying how long a request waited.
 type LockedError struct{ Waited time.Duration }
 

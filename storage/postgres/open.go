@@ -1,0 +1,253 @@
+// Package postgres is the PostgreSQL store: any number of keydeck
+// processes, on any number of machines, share one database with every rule
+// of SPEC §1 still exact.
+//
+// Files:
+//   - open.go: Open, Options, the pool, the URL rules, migrations (goose's
+//     postgres dialect behind its advisory-lock session locker).
+//   - errors.go: PostgreSQL errors as storage and model errors.
+//   - accounts.go, keys.go: storage.Admin and storage.Store (management).
+//   - verify.go: verification, group-committed per process.
+//
+// The allocation arithmetic, the verification order and the period
+// roll-over are the model package's (model.CheckNewKey, model.Decide,
+// model.PeriodUsage): rows are locked, read, decided in Go and written,
+// never decided by SQL of this package's own.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/storage"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// IsURL reports whether s names a PostgreSQL database (postgres:// or
+// postgresql://) rather than a SQLite file.
+func IsURL(s string) bool {
+	l := strings.ToLower(strings.TrimSpace(s))
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// ShowURL is the URL without its user info (name and password) and without
+// a password parameter: what messages and logs may print.
+func ShowURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "postgres://(a URL that does not parse)"
+	}
+	u.User = nil
+	q := u.Query()
+	for k := range q {
+		if strings.EqualFold(k, "password") {
+			q.Set(k, "…")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Options configure a DB.
+type Options struct {
+	// Clock gives the current time; nil means time.Now.
+	Clock      func() time.Time
+	Durability storage.Durability
+	// Logger receives internal errors; nil discards them.
+	Logger *slog.Logger
+	// FlushInterval is how often in-memory denial counts reach the
+	// database; 0 means one second.
+	FlushInterval time.Duration
+	// MaxConns bounds the pool; 0 means 16.
+	MaxConns int32
+	// ConnectTimeout bounds connecting (at start and after a loss); 0
+	// means 5s.
+	ConnectTimeout time.Duration
+}
+
+// DB is a keydeck database on PostgreSQL. It implements storage.Admin.
+type DB struct {
+	opt    Options
+	now    func() time.Time
+	log    *slog.Logger
+	pool   *pgxpool.Pool
+	addr   string // host:port, for messages
+	shown  string // the URL without credentials
+	writer *writer
+}
+
+// Open connects to the database at rawURL (libpq conventions: sslmode,
+// PGPASSWORD, PGPASSFILE, host=/socket/dir), brings its schema up to date
+// and makes sure the "default" account exists. A database that cannot be
+// reached is a *storage.DatabaseDownError naming host and port.
+func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	if opt.FlushInterval <= 0 {
+		opt.FlushInterval = time.Second
+	}
+	if opt.MaxConns <= 0 {
+		opt.MaxConns = 16
+	}
+	if opt.ConnectTimeout <= 0 {
+		opt.ConnectTimeout = 5 * time.Second
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		// pgx's parse errors may quote the URL, password included.
+		return nil, fmt.Errorf("invalid PostgreSQL URL %s: %s", ShowURL(rawURL), parseCause(err))
+	}
+	cfg.MaxConns = opt.MaxConns
+	cfg.ConnConfig.ConnectTimeout = opt.ConnectTimeout
+	if cfg.ConnConfig.RuntimeParams == nil {
+		cfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "keydeck"
+	// Management writes answer once durable whatever the durability: they
+	// are few. Verifications choose per transaction (verify.go).
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	db := &DB{opt: opt, now: opt.Clock, log: log, addr: addrOf(cfg.ConnConfig), shown: ShowURL(rawURL)}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, db.down(err)
+	}
+	db.pool = pool
+	pingCtx, cancel := context.WithTimeout(ctx, opt.ConnectTimeout+time.Second)
+	err = pool.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		pool.Close()
+		return nil, db.down(err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, db.wrapErr(err)
+	}
+	if err := db.ensureDefault(ctx); err != nil {
+		pool.Close()
+		return nil, db.wrapErr(err)
+	}
+	db.writer = newWriter(db)
+	return db, nil
+}
+
+// Addr is the database's host and port (or socket folder).
+func (db *DB) Addr() string { return db.addr }
+
+// URL is the database URL without credentials.
+func (db *DB) URL() string { return db.shown }
+
+// Pool is the connection pool, for its statistics (/metrics).
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Close stops the writer (answering what it holds) and closes the pool.
+func (db *DB) Close() error {
+	if db.writer != nil {
+		db.writer.close()
+	}
+	db.pool.Close()
+	return nil
+}
+
+// addrOf is host:port as messages show it.
+func addrOf(c *pgx.ConnConfig) string {
+	if strings.HasPrefix(c.Host, "/") {
+		return c.Host + " (port " + strconv.Itoa(int(c.Port)) + ")"
+	}
+	return net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port)))
+}
+
+// parseCause is pgx's reason a URL does not parse, without the URL.
+func parseCause(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		s = s[i+2:]
+	}
+	return strings.TrimSpace(s)
+}
+
+// migrate brings the schema up to date under goose's advisory lock, so ten
+// processes starting at once migrate once. A schema newer than this
+// keydeck's is refused.
+func (db *DB) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	return db.migrateFS(ctx, sub)
+}
+
+func (db *DB) migrateFS(ctx context.Context, fsys fs.FS) error {
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 60))
+	if err != nil {
+		return err
+	}
+	sqlDB := stdlib.OpenDBFromPool(db.pool)
+	defer sqlDB.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, fsys,
+		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker))
+	if err != nil {
+		return err
+	}
+	var latest int64
+	for _, s := range p.ListSources() {
+		latest = max(latest, s.Version)
+	}
+	// Up takes the lock first (creating goose's table under it), so the
+	// version is read after it: before, ten processes would race to
+	// create the table. A newer schema has nothing of ours pending.
+	res, err := p.Up(ctx)
+	if err != nil {
+		return err
+	}
+	cur, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if cur > latest {
+		return fmt.Errorf("%w (schema version %d, this keydeck knows up to %d)", storage.ErrNewerSchema, cur, latest)
+	}
+	if len(res) > 0 {
+		db.log.Info("schema upgrade", "to", latest, "applied", len(res), "database", db.shown)
+	}
+	return nil
+}
+
+// ensureDefault creates the "default" account on a fresh database, once
+// however many processes start together. It has no API token until
+// `keydeck account token default` makes one.
+func (db *DB) ensureDefault(ctx context.Context) error {
+	now := db.now().UnixMilli()
+	_, err := db.pool.Exec(ctx, `WITH a AS (
+		INSERT INTO accounts (name, query_total, mutation_total, credits, period, created_at)
+		VALUES ($1, $2, $3, $4, 'monthly', $5) ON CONFLICT (name) DO NOTHING RETURNING id)
+		INSERT INTO audit_events (account_id, at, actor, action, details)
+		SELECT id, $5, 'keydeck', $6, $7 FROM a`,
+		model.DefaultAccount, model.DefaultQueryTotal, model.DefaultMutationTotal, model.DefaultCredits, now,
+		model.AuditAccountCreate, fmt.Sprintf(`{"credits":%d,"mutation_total":%d,"period":"monthly","query_total":%d}`,
+			model.DefaultCredits, model.DefaultMutationTotal, model.DefaultQueryTotal))
+	return err
+}

@@ -1,0 +1,96 @@
+// Package pgtest gives tests a PostgreSQL schema of their own on the
+// server named by KEYDECK_TEST_POSTGRES (`make test` starts a throwaway
+// cluster and sets it when the Debian binaries are installed; see
+// .ci/pg-cluster). Without it the tests skip with one line saying how to
+// enable them; with CI=true they fail instead, so CI cannot go green
+// without having run them.
+package pgtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Env names the server URL the tests use.
+const Env = "KEYDECK_TEST_POSTGRES"
+
+// Base is the server URL, or skips t (fails it under CI=true) when there
+// is none.
+func Base(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(Env)
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set: CI must run the PostgreSQL tests (.ci/pg-cluster run -- …)", Env)
+		}
+		t.Skipf("PostgreSQL tests skipped: set %s to a server URL, or install the postgresql package and use make test", Env)
+	}
+	return u
+}
+
+// Schema creates a fresh schema for t and returns a URL whose search_path
+// is that schema; it is dropped when t ends. name makes the schema's name
+// (hashed), so another process given the same name opens the same schema:
+// see Existing.
+func Schema(t testing.TB, name string) string {
+	t.Helper()
+	base := Base(t)
+	schema := SchemaName(name)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("pgtest: connect to %s: %v", Env, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE; CREATE SCHEMA `+schema); err != nil {
+		t.Fatalf("pgtest: create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Logf("pgtest: drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
+			t.Logf("pgtest: drop schema %s: %v", schema, err)
+		}
+	})
+	return WithSchema(t, base, schema)
+}
+
+// Existing is the URL of the schema Schema made for name, for another
+// process of the same test; it is neither created nor dropped.
+func Existing(t testing.TB, name string) string {
+	t.Helper()
+	return WithSchema(t, Base(t), SchemaName(name))
+}
+
+// SchemaName is the schema Schema makes for name.
+func SchemaName(name string) string {
+	h := sha256.Sum256([]byte(name))
+	return "kdt_" + hex.EncodeToString(h[:10])
+}
+
+// WithSchema is base with its search_path set to schema.
+func WithSchema(t testing.TB, base, schema string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("pgtest: %s does not parse: %v", Env, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
