@@ -20,9 +20,12 @@ run:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/keydeck
 	$(BIN) $(ARGS)
 
-## test: every test, end-to-end scripts included
+## test: every test, end-to-end scripts included. When PostgreSQL's Debian
+## binaries are installed (apt-get install postgresql), a throwaway cluster
+## on a loopback port serves the PostgreSQL tests and is removed after;
+## without them those tests skip, saying so.
 test:
-	$(GO) test $(TESTFLAGS) $(PKGS)
+	.ci/pg-cluster run -- $(GO) test $(TESTFLAGS) $(PKGS)
 
 ## build: the keydeck binary in bin/
 build:
