@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -368,3 +369,63 @@ func TestCopySQLiteToPostgresAndBack(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// TestCopyMillionKeys times a copy of a million keys (with a usage day
+// each) from SQLite to PostgreSQL and back. It runs only when
+// KEYDECK_COPY_MILLION=1: it takes a minute and a gigabyte of disk.
+func TestCopyMillionKeys(t *testing.T) {
+	if os.Getenv("KEYDECK_COPY_MILLION") != "1" {
+		t.Skip("set KEYDECK_COPY_MILLION=1 to time a copy of a million keys")
+	}
+	pgURL := pgtest.Schema(t, t.Name())
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "big.db")
+	src, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1_000_000
+	start := time.Now()
+	if _, err := raw.Exec(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)
+		INSERT INTO keys (id, account_id, name, client_id, secret_digest, secret_hint, secret_rotated_at, permissions,
+			query_alloc, mutation_alloc, query_used, period_start, created_at)
+		SELECT x, 1, 'key-' || x, 'kdc_' || x, randomblob(32), 'hint', 0, 1, 0, 0, 0, 0, 0 FROM c;
+		INSERT INTO usage_days (key_id, day, queries) SELECT id, '2026-01-01', 1 FROM keys`, n); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	t.Logf("made %d keys in %v", n, time.Since(start))
+
+	from, err := sqlite.Open(ctx, path, sqlite.Options{NoDefaultAccount: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer from.Close()
+	pg, err := postgres.Open(ctx, pgURL, postgres.Options{NoDefaultAccount: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	start = time.Now()
+	c, err := copyStore(from, pg)
+	if err != nil || c.Keys != n || c.UsageDays != n {
+		t.Fatalf("to PostgreSQL: %+v, %v", c, err)
+	}
+	t.Logf("SQLite to PostgreSQL: %v", time.Since(start))
+
+	back, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "back.db"), sqlite.Options{NoDefaultAccount: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	start = time.Now()
+	if c, err := copyStore(pg, back); err != nil || c.Keys != n {
+		t.Fatalf("back to SQLite: %+v, %v", c, err)
+	}
+	t.Logf("PostgreSQL to SQLite: %v", time.Since(start))
+}
