@@ -96,6 +96,7 @@ Run keydeck without a command to open the terminal UI.`,
 		a.verifyCmd(),
 		a.auditCmd(),
 		a.backupCmd(),
+		a.copyCmd(),
 		a.versionCmd(),
 		a.serveCmd(),
 	)

@@ -80,6 +80,10 @@ type Options struct {
 	// ConnectTimeout bounds connecting (at start and after a loss); 0
 	// means 5s.
 	ConnectTimeout time.Duration
+	// NoDefaultAccount skips creating the "default" account: keydeck copy
+	// opens its source and target so, to leave the one unchanged and the
+	// other empty (transfer.go).
+	NoDefaultAccount bool
 }
 
 // DB is a keydeck database on PostgreSQL. It implements storage.Admin.
@@ -146,9 +150,11 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 		pool.Close()
 		return nil, db.wrapErr(err)
 	}
-	if err := db.ensureDefault(ctx); err != nil {
-		pool.Close()
-		return nil, db.wrapErr(err)
+	if !opt.NoDefaultAccount {
+		if err := db.ensureDefault(ctx); err != nil {
+			pool.Close()
+			return nil, db.wrapErr(err)
+		}
 	}
 	db.writer = newWriter(db)
 	return db, nil

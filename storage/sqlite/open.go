@@ -62,6 +62,10 @@ type Options struct {
 	// FlushInterval is how often in-memory denial counts reach the
 	// database; 0 means one second.
 	FlushInterval time.Duration
+	// NoDefaultAccount skips creating the "default" account: keydeck copy
+	// opens its source and target so, to leave the one unchanged and the
+	// other empty.
+	NoDefaultAccount bool
 
 	// Tuning that only this package's tests change; 0 means the default.
 	maxCachedKeys    int   // keys in the writer's in-memory copy; 200,000
@@ -107,7 +111,7 @@ func DefaultPath() (string, error) {
 
 // Open opens (creating if needed, with mode 0600 in a 0700 folder) the
 // database at path, upgrades its schema (after writing a backup copy) and
-// makes sure the "default" account exists.
+// makes sure the "default" account exists (unless opt.NoDefaultAccount).
 func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
@@ -194,9 +198,11 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	db.writer = newWriter(db, conn, st)
 	db.checkpointStop, db.checkpointDone = make(chan struct{}), make(chan struct{})
 	go db.checkpointer()
-	if err := db.ensureDefault(ctx); err != nil {
-		db.writer.close()
-		return fail(err)
+	if !opt.NoDefaultAccount {
+		if err := db.ensureDefault(ctx); err != nil {
+			db.writer.close()
+			return fail(err)
+		}
 	}
 	return db, nil
 }
