@@ -435,3 +435,113 @@ func TestAdmin(t *testing.T) {
 		t.Fatalf("backup: %v", err)
 	}
 }
+
+// Lists page by keyset in every sort, names in byte order whatever the
+// database's collation (as SQLite), with usage written as the verifier
+// writes it; Usage fills quiet days; Audit obeys its limits.
+func TestListUsageAudit(t *testing.T) {
+	url := pgtest.Schema(t, t.Name())
+	clock := storetest.NewClock(t0)
+	db := openURL(t, url, clock)
+	st := newAccount(t, db, "acme", 10000, 10000)
+	ctx := context.Background()
+	names := []string{"b", "B", "a", "Zed-Pipeline", "_x", "a%b", "é", "c", "C", "aa", "Ab", "z"}
+	var ids []string
+	for i, n := range names {
+		k, _, err := st.CreateKey(ctx, model.KeySpec{Name: n, Permissions: model.PermRead, QueryAlloc: 10, MutationAlloc: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, k.ClientID)
+		exec(t, url, `UPDATE keys SET query_used = $1 WHERE client_id = $2`, i%4, k.ClientID)
+		clock.Add(time.Second)
+	}
+	if _, err := st.RevokeKey(ctx, "c", false); err != nil {
+		t.Fatal(err)
+	}
+	for _, sort := range []storage.Sort{storage.SortCreated, storage.SortName, storage.SortUsage} {
+		for _, revoked := range []bool{false, true} {
+			want := len(names) - 1
+			if revoked {
+				want++
+			}
+			var all []model.Key
+			cursor := ""
+			for range 20 {
+				p, err := st.ListKeys(ctx, storage.ListOptions{Sort: sort, Limit: 5, Cursor: cursor, IncludeRevoked: revoked})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Total != want {
+					t.Fatalf("%s: total %d, want %d", sort, p.Total, want)
+				}
+				all = append(all, p.Keys...)
+				if cursor = p.NextCursor; cursor == "" {
+					break
+				}
+			}
+			if len(all) != want {
+				t.Fatalf("%s revoked=%v: paged %d keys, want %d", sort, revoked, len(all), want)
+			}
+			seen := map[string]bool{}
+			for i, k := range all {
+				if seen[k.ClientID] {
+					t.Fatalf("%s: %q twice", sort, k.Name)
+				}
+				seen[k.ClientID] = true
+				if i == 0 {
+					continue
+				}
+				a := all[i-1]
+				var ok bool
+				switch sort {
+				case storage.SortCreated:
+					ok = !a.CreatedAt.Before(k.CreatedAt)
+				case storage.SortName:
+					ok = a.Name < k.Name
+				case storage.SortUsage:
+					ok = a.QueryUsed+a.MutationUsed >= k.QueryUsed+k.MutationUsed
+				}
+				if !ok {
+					t.Fatalf("%s: %q before %q", sort, a.Name, k.Name)
+				}
+			}
+		}
+	}
+	for q, want := range map[string]int{"pipeLINE": 1, "%": 1, "a_b": 0, "c_": 11, ids[4][5:14]: 1} {
+		p, err := st.ListKeys(ctx, storage.ListOptions{Query: q})
+		if err != nil || p.Total != want {
+			t.Fatalf("query %q: total %d, want %d (%v)", q, p.Total, want, err)
+		}
+	}
+	if p, err := st.ListKeys(ctx, storage.ListOptions{Name: "a"}); err != nil || p.Total != 1 || p.Keys[0].Name != "a" {
+		t.Fatalf("exact name: %+v %v", p, err)
+	}
+	if _, err := st.ListKeys(ctx, storage.ListOptions{Sort: storage.SortName, Cursor: "x"}); !model.IsValidation(err) {
+		t.Fatalf("bad cursor: %v", err)
+	}
+
+	exec(t, url, `INSERT INTO usage_days (key_id, day, queries, denied_429) SELECT id, $1, 7, 2 FROM keys WHERE client_id = $2`,
+		model.Day(clock.Now().AddDate(0, 0, -2)), ids[0])
+	days, err := st.Usage(ctx, ids[0], 5)
+	if err != nil || len(days) != 5 {
+		t.Fatalf("usage: %+v %v", days, err)
+	}
+	if days[2].Queries != 7 || days[2].Denied429 != 2 || days[4].Day != model.Day(clock.Now()) || days[0].Queries != 0 || days[0].Day == "" {
+		t.Fatalf("usage days: %+v", days)
+	}
+	for _, n := range []int{0, postgres.MaxUsageDays + 1} {
+		if _, err := st.Usage(ctx, ids[0], n); !model.IsValidation(err) {
+			t.Fatalf("usage of %d days: %v", n, err)
+		}
+	}
+	if ev, err := st.Audit(ctx, storage.AuditFilter{Limit: 3}); err != nil || len(ev) != 3 || ev[0].Action != model.AuditKeyRevoke || ev[0].KeyName != "c" {
+		t.Fatalf("audit newest first, limited: %+v %v", ev, err)
+	}
+	if ev, err := st.Audit(ctx, storage.AuditFilter{Key: "B"}); err != nil || len(ev) != 1 || ev[0].ClientID != ids[1] {
+		t.Fatalf("audit of one key: %+v %v", ev, err)
+	}
+	if _, err := st.Audit(ctx, storage.AuditFilter{Key: "nope"}); !errors.Is(err, model.ErrKeyNotFound) {
+		t.Fatalf("audit of an unknown key: %v", err)
+	}
+}
