@@ -6,7 +6,10 @@
 //   - open.go: Open, Options, the pool, the URL rules, migrations (goose's
 //     postgres dialect behind its advisory-lock session locker).
 //   - errors.go: PostgreSQL errors as storage and model errors.
-//   - accounts.go, keys.go: storage.Admin and storage.Store (management).
+//   - accounts.go, keys.go, import.go: storage.Admin and storage.Store
+//     (management); read.go: the SQL of current-period usage and held
+//     sums; tx.go: transactions retried on deadlock and serialization
+//     failures.
 //   - verify.go: verification, group-committed per process.
 //
 // The allocation arithmetic, the verification order and the period
