@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
@@ -227,11 +226,6 @@ func (w *writer) runBatch(b *batch, jobs []*job) error {
 	}
 	w.db.log.Error("verification batch failed", "err", err, "requests", len(jobs))
 	return err
-}
-
-func retryable(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 // batch is one batch's rows and decisions, reused from batch to batch.
