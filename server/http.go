@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
@@ -86,12 +88,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if p, ok := api.FromError(err); ok {
 		// A lock, a full disk or a read-only file fails every request while
 		// it lasts; the store logs those itself, at most once a second.
-		switch p.Type {
-		case api.TypeDatabaseLocked, api.TypeDiskFull, api.TypeDatabaseReadOnly:
-		default:
-			if p.Status >= 500 {
-				s.errorf(r, err, "store unavailable")
+		switch {
+		case p.Type == api.TypeDatabaseLocked, p.Type == api.TypeDiskFull, p.Type == api.TypeDatabaseReadOnly:
+		case errors.Is(err, storage.ErrUnavailable):
+			// A database server that went away fails every request until
+			// it is back: one line a second says so, not one per request.
+			if s.downLog.allow(time.Now()) {
+				s.errorf(r, err, "database unreachable")
 			}
+		case p.Status >= 500:
+			s.errorf(r, err, "store unavailable")
 		}
 		s.writeProblem(w, p)
 		return
@@ -472,4 +478,12 @@ func bearer(r *http.Request) (string, bool) {
 	}
 	tok = strings.TrimSpace(tok)
 	return tok, tok != ""
+}
+
+// everySecond lets through at most one event a second.
+type everySecond struct{ last atomic.Int64 }
+
+func (e *everySecond) allow(now time.Time) bool {
+	n, last := now.UnixNano(), e.last.Load()
+	return n-last >= int64(time.Second) && e.last.CompareAndSwap(last, n)
 }

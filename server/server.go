@@ -93,6 +93,8 @@ type Server struct {
 	gateway http.Handler
 
 	apiTimeouts, gatewayTimeouts Timeouts
+
+	downLog everySecond // "database unreachable" lines
 }
 
 // New builds a server from cfg.
