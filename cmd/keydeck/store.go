@@ -165,6 +165,10 @@ type pgUnreachableError struct{ down *storage.DatabaseDownError }
 
 func (e pgUnreachableError) Error() string {
 	s := "cannot reach PostgreSQL at " + e.down.Addr
+	if refusedLogin(e.down.Cause) {
+		// It answered: the network is fine, the login is not.
+		s = "PostgreSQL at " + e.down.Addr + " refused the connection"
+	}
 	if e.down.Cause != "" {
 		s += ": " + e.down.Cause
 	}
@@ -172,6 +176,18 @@ func (e pgUnreachableError) Error() string {
 }
 
 func (e pgUnreachableError) Unwrap() error { return e.down }
+
+// refusedLogin reports a cause that is the server's answer to the login
+// (wrong password, unknown role or database, pg_hba.conf), not a network
+// failure.
+func refusedLogin(cause string) bool {
+	for _, s := range []string{"authentication failed", "does not exist", "pg_hba.conf", "permission denied", "password"} {
+		if strings.Contains(cause, s) {
+			return true
+		}
+	}
+	return false
+}
 
 // pgAdmin is the PostgreSQL store with what the server asks of a database
 // server beyond storage.Admin: a cheap ping for /healthz and the pool's
@@ -288,10 +304,11 @@ func (a *app) dbSecrets() []string {
 			rest = rest[:i]
 		}
 		if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+			// A user name alone is no secret (PostgreSQL's own messages
+			// quote it); with a password the pair goes.
 			userinfo := rest[:i]
-			out = append(out, userinfo)
 			if _, pw, ok := strings.Cut(userinfo, ":"); ok && pw != "" {
-				out = append(out, pw)
+				out = append(out, userinfo, pw)
 				if dec, err := url.PathUnescape(pw); err == nil {
 					out = append(out, dec)
 				}

@@ -125,6 +125,10 @@ func TestPgUnreachableError(t *testing.T) {
 	if err.Error() != "cannot reach PostgreSQL at db:5432: timed out" || !errors.Is(err, storage.ErrUnavailable) {
 		t.Fatalf("%v", err)
 	}
+	err = pgUnreachableError{&storage.DatabaseDownError{Addr: "db:5432", Cause: `password authentication failed for user "kd"`}}
+	if err.Error() != `PostgreSQL at db:5432 refused the connection: password authentication failed for user "kd"` {
+		t.Fatalf("%v", err)
+	}
 }
 
 // TestHideDBSecrets: whatever a driver might quote of the URL, the
@@ -139,7 +143,7 @@ func TestHideDBSecrets(t *testing.T) {
 	a.db = "postgres://kd:s3cretPW@h:5432/db?password=QueryPass&sslmode=require"
 	msg := "failed: postgres://kd:s3cretPW@h:5432/db?password=QueryPass; envuser:EnvPass%21word / EnvPass!word"
 	got := hideDBSecrets(msg, a.dbSecrets())
-	for _, s := range []string{"s3cretPW", "QueryPass", "EnvPass", "envuser"} {
+	for _, s := range []string{"s3cretPW", "QueryPass", "EnvPass", "envuser:"} {
 		if strings.Contains(got, s) {
 			t.Errorf("%q left in %q", s, got)
 		}
@@ -149,9 +153,12 @@ func TestHideDBSecrets(t *testing.T) {
 	if n, err := w.Write([]byte("level=ERROR msg=x url=" + a.db + "\n")); err != nil || n == 0 || strings.Contains(buf.String(), "s3cretPW") {
 		t.Fatalf("log line %q (%d, %v)", buf.String(), n, err)
 	}
-	// A SQLite path has nothing to hide.
-	a.db = "/var/lib/keydeck/k.db"
-	if s := newApp(nil, nil, nil, func(string) string { return "" }).dbSecrets(); len(s) != 0 {
-		t.Fatalf("secrets of no URL: %q", s)
+	// Neither has a user name alone, nor a SQLite path.
+	for _, db := range []string{"postgres://nobody@h/db", "/var/lib/keydeck/k.db", ""} {
+		b := newApp(nil, nil, nil, func(string) string { return "" })
+		b.db = db
+		if s := b.dbSecrets(); len(s) != 0 {
+			t.Fatalf("secrets of %q: %q", db, s)
+		}
 	}
 }
