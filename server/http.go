@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,7 +80,17 @@ func (s *Server) writeProblem(w http.ResponseWriter, p *api.Problem) {
 // fail answers with the problem for a store error; errors it does not
 // know are logged and answered 500 without their text.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if r.Context().Err() != nil {
+	switch r.Context().Err() {
+	case context.DeadlineExceeded:
+		// Config.StoreTimeout ran out: the database did not answer.
+		if s.downLog.allow(time.Now()) {
+			s.errorf(r, err, "database did not answer in time")
+		}
+		p := api.NewProblem(http.StatusServiceUnavailable, api.TypeUnavailable, api.DatabaseUnreachable)
+		p.RetryAfter = 1
+		s.writeProblem(w, p)
+		return
+	case context.Canceled:
 		// The client went away (or the server is stopping): nobody reads
 		// this answer, and it is no server error worth a log line.
 		s.writeProblem(w, api.NewProblem(http.StatusServiceUnavailable, api.TypeUnavailable, "the request was cancelled"))
@@ -451,6 +462,11 @@ func (s *Server) authed(h func(*Server, http.ResponseWriter, *http.Request, stor
 		if !ok || model.CheckSecret(model.TokenPrefix, tok) != nil {
 			s.writeProblem(w, api.NewProblem(http.StatusUnauthorized, api.TypeUnauthorized, model.ErrUnauthorized.Error()))
 			return
+		}
+		if s.storeTimeout > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), s.storeTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
 		}
 		acct, err := s.admin.AuthenticateToken(r.Context(), tok)
 		if err != nil {

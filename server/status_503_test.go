@@ -79,6 +79,7 @@ func TestClosedDatabase503(t *testing.T) {
 type downAdmin struct {
 	storage.Admin
 	down  atomic.Bool
+	hang  atomic.Bool // no answer at all until the context ends
 	pings atomic.Int64
 }
 
@@ -90,6 +91,10 @@ func (d *downAdmin) err() error {
 }
 
 func (d *downAdmin) Verify(ctx context.Context, req model.VerifyRequest) (model.VerifyResult, error) {
+	if d.hang.Load() {
+		<-ctx.Done()
+		return model.VerifyResult{}, ctx.Err()
+	}
 	if err := d.err(); err != nil {
 		return model.VerifyResult{}, err
 	}
@@ -97,6 +102,10 @@ func (d *downAdmin) Verify(ctx context.Context, req model.VerifyRequest) (model.
 }
 
 func (d *downAdmin) AuthenticateToken(ctx context.Context, token string) (model.Account, error) {
+	if d.hang.Load() {
+		<-ctx.Done()
+		return model.Account{}, ctx.Err()
+	}
 	if err := d.err(); err != nil {
 		return model.Account{}, err
 	}
@@ -114,11 +123,11 @@ func (d *downAdmin) PoolStats() PoolStats {
 
 // withDownAdmin serves e's database through a downAdmin, the gateway
 // in front of target.
-func withDownAdmin(t *testing.T, e *env, target string) *downAdmin {
+func withDownAdmin(t *testing.T, e *env, target string, storeTimeout time.Duration) *downAdmin {
 	t.Helper()
 	d := &downAdmin{Admin: e.admin}
 	u, _ := url.Parse(target)
-	srv, err := New(Config{Admin: d, Clock: e.clock.Now, Upstream: u, Logger: slog.New(slog.NewTextHandler(e.logBuf, nil))})
+	srv, err := New(Config{Admin: d, Clock: e.clock.Now, Upstream: u, StoreTimeout: storeTimeout, Logger: slog.New(slog.NewTextHandler(e.logBuf, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +146,7 @@ func TestDatabaseDown503(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token("default")
 	k, secret := e.key("default", "k", model.PermRead, 5, 5)
-	d := withDownAdmin(t, e, up.URL)
+	d := withDownAdmin(t, e, up.URL, 0)
 
 	wantStatus(t, e.do(req{method: "GET", path: "/healthz"}), http.StatusOK)
 	d.down.Store(true)
@@ -189,7 +198,7 @@ func TestDatabaseDown503(t *testing.T) {
 // /metrics shows a pooled database's connections.
 func TestDatabasePoolMetrics(t *testing.T) {
 	e := newEnv(t)
-	withDownAdmin(t, e, "http://127.0.0.1:1")
+	withDownAdmin(t, e, "http://127.0.0.1:1", 0)
 	a := e.do(req{method: "GET", path: "/metrics"})
 	wantStatus(t, a, http.StatusOK)
 	for _, want := range []string{
@@ -205,4 +214,33 @@ func TestDatabasePoolMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+}
+
+// A database that stops answering altogether (a network that drops
+// packets) holds no request past Config.StoreTimeout: verifications,
+// gateway requests and management calls answer 503 with Retry-After.
+func TestDatabaseHangs503(t *testing.T) {
+	up := newUpstream(t)
+	e := newEnv(t)
+	tok := e.token("default")
+	k, secret := e.key("default", "k", model.PermRead, 5, 5)
+	d := withDownAdmin(t, e, up.URL, 100*time.Millisecond)
+	d.hang.Store(true)
+	for _, r := range []req{
+		{method: "POST", path: "/v1/verify", body: verifyBody(k.ClientID, secret, "read", 0)},
+		{method: "GET", path: "/v1/keys", token: tok},
+	} {
+		began := time.Now()
+		a := e.do(r)
+		wantStatus(t, a, http.StatusServiceUnavailable, api.TypeUnavailable)
+		if took := time.Since(began); took > 5*time.Second || a.header.Get("Retry-After") != "1" {
+			t.Errorf("%s %s: took %v, Retry-After %q", r.method, r.path, took, a.header.Get("Retry-After"))
+		}
+	}
+	g := e.gateway(req{method: "GET", path: "/files/1", header: basic(k.ClientID, secret)})
+	if g.status != http.StatusServiceUnavailable || g.header.Get("Retry-After") != "1" || len(up.requests()) != 0 {
+		t.Fatalf("gateway while the database hangs: %d %s", g.status, g.body)
+	}
+	d.hang.Store(false)
+	wantStatus(t, e.do(req{method: "POST", path: "/v1/verify", body: verifyBody(k.ClientID, secret, "read", 0)}), http.StatusOK)
 }

@@ -34,6 +34,12 @@ const (
 	maxSSHHandshake = 10 * time.Minute
 )
 
+// pgStoreTimeout bounds a request's store calls on PostgreSQL: a server
+// that stops answering (packets dropped, not refused) is answered 503
+// after it rather than when TCP gives up. It leaves room for the store's
+// own connect timeout (5s) and a queue of group commits.
+const pgStoreTimeout = 10 * time.Second
+
 // shutdownGrace is how long in-flight requests get to finish after
 // SIGTERM or SIGINT.
 const shutdownGrace = 15 * time.Second
@@ -241,7 +247,11 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 		return err
 	}
 	defer db.admin.Close()
-	srv, err := server.New(server.Config{Admin: db.admin, Logger: logger, AccessLog: access, Upstream: upstream, CreditCosts: costs})
+	var storeTimeout time.Duration
+	if db.file == "" {
+		storeTimeout = pgStoreTimeout
+	}
+	srv, err := server.New(server.Config{Admin: db.admin, StoreTimeout: storeTimeout, Logger: logger, AccessLog: access, Upstream: upstream, CreditCosts: costs})
 	if err != nil {
 		return usageErrorf("serve: %v", err)
 	}
