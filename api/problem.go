@@ -37,8 +37,12 @@ const (
 	TypeDatabaseLocked     = TypePrefix + "database-locked"        // 503
 	TypeDatabaseReadOnly   = TypePrefix + "database-read-only"     // 503
 	TypeDiskFull           = TypePrefix + "disk-full"              // 503, with Retry-After
-	TypeUnavailable        = TypePrefix + "unavailable"            // 503: shutting down, store closed or damaged
+	TypeUnavailable        = TypePrefix + "unavailable"            // 503: shutting down, store closed or damaged; the database cannot be reached (with Retry-After)
 )
+
+// DatabaseUnreachable is the detail of the 503 answered while the
+// database (a PostgreSQL server) cannot be reached.
+const DatabaseUnreachable = "the database cannot be reached; try again shortly"
 
 // ContentType is the media type of a problem.
 const ContentType = "application/problem+json"
@@ -156,6 +160,12 @@ func FromError(err error) (p *Problem, ok bool) {
 		// Not err's text: it names a file on the server.
 		p = NewProblem(http.StatusServiceUnavailable, TypeDiskFull, "the server's disk is full; try again later")
 		p.RetryAfter = 5
+	case errors.Is(err, storage.ErrUnavailable):
+		// Not err's text: a *storage.DatabaseDownError names the database
+		// server's host and port, which are the operator's business. The
+		// database usually comes back by itself (a restart, a fail-over).
+		p = NewProblem(http.StatusServiceUnavailable, TypeUnavailable, DatabaseUnreachable)
+		p.RetryAfter = 1
 	case errors.Is(err, storage.ErrClosed):
 		p = NewProblem(http.StatusServiceUnavailable, TypeUnavailable, "the server is shutting down")
 	default:

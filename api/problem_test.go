@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -35,6 +36,22 @@ func TestDatabaseConditions(t *testing.T) {
 		}
 		if back := p.Err(); !errors.Is(back, c.is) || strings.Contains(back.Error(), "\n") {
 			t.Errorf("%v: came back as %v", c.err, back)
+		}
+	}
+}
+
+// TestDatabaseDown: a database server that cannot be reached is 503
+// unavailable with Retry-After 1, however deep the error is wrapped, and
+// the answer names neither its host nor its port.
+func TestDatabaseDown(t *testing.T) {
+	down := &storage.DatabaseDownError{Addr: "db.internal:5432", Cause: "connection refused"}
+	for _, err := range []error{down, fmt.Errorf("verify: %w", down), storage.ErrUnavailable} {
+		p, ok := FromError(err)
+		if !ok || p.Status != http.StatusServiceUnavailable || p.Type != TypeUnavailable || p.RetryAfter != 1 {
+			t.Fatalf("%v: %+v", err, p)
+		}
+		if p.Detail != DatabaseUnreachable || strings.Contains(p.Detail, "db.internal") || strings.Contains(p.Detail, "5432") {
+			t.Errorf("%v: detail %q", err, p.Detail)
 		}
 	}
 }

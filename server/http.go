@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
@@ -77,7 +80,17 @@ func (s *Server) writeProblem(w http.ResponseWriter, p *api.Problem) {
 // fail answers with the problem for a store error; errors it does not
 // know are logged and answered 500 without their text.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if r.Context().Err() != nil {
+	switch r.Context().Err() {
+	case context.DeadlineExceeded:
+		// Config.StoreTimeout ran out: the database did not answer.
+		if s.downLog.allow(time.Now()) {
+			s.errorf(r, err, "database did not answer in time")
+		}
+		p := api.NewProblem(http.StatusServiceUnavailable, api.TypeUnavailable, api.DatabaseUnreachable)
+		p.RetryAfter = 1
+		s.writeProblem(w, p)
+		return
+	case context.Canceled:
 		// The client went away (or the server is stopping): nobody reads
 		// this answer, and it is no server error worth a log line.
 		s.writeProblem(w, api.NewProblem(http.StatusServiceUnavailable, api.TypeUnavailable, "the request was cancelled"))
@@ -86,12 +99,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if p, ok := api.FromError(err); ok {
 		// A lock, a full disk or a read-only file fails every request while
 		// it lasts; the store logs those itself, at most once a second.
-		switch p.Type {
-		case api.TypeDatabaseLocked, api.TypeDiskFull, api.TypeDatabaseReadOnly:
-		default:
-			if p.Status >= 500 {
-				s.errorf(r, err, "store unavailable")
+		switch {
+		case p.Type == api.TypeDatabaseLocked, p.Type == api.TypeDiskFull, p.Type == api.TypeDatabaseReadOnly:
+		case errors.Is(err, storage.ErrUnavailable):
+			// A database server that went away fails every request until
+			// it is back: one line a second says so, not one per request.
+			if s.downLog.allow(time.Now()) {
+				s.errorf(r, err, "database unreachable")
 			}
+		case p.Status >= 500:
+			s.errorf(r, err, "store unavailable")
 		}
 		s.writeProblem(w, p)
 		return
@@ -446,6 +463,11 @@ func (s *Server) authed(h func(*Server, http.ResponseWriter, *http.Request, stor
 			s.writeProblem(w, api.NewProblem(http.StatusUnauthorized, api.TypeUnauthorized, model.ErrUnauthorized.Error()))
 			return
 		}
+		if s.storeTimeout > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), s.storeTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		acct, err := s.admin.AuthenticateToken(r.Context(), tok)
 		if err != nil {
 			if errors.Is(err, model.ErrUnauthorized) || errors.Is(err, model.ErrNotFound) {
@@ -472,4 +494,12 @@ func bearer(r *http.Request) (string, bool) {
 	}
 	tok = strings.TrimSpace(tok)
 	return tok, tok != ""
+}
+
+// everySecond lets through at most one event a second.
+type everySecond struct{ last atomic.Int64 }
+
+func (e *everySecond) allow(now time.Time) bool {
+	n, last := now.UnixNano(), e.last.Load()
+	return n-last >= int64(time.Second) && e.last.CompareAndSwap(last, n)
 }

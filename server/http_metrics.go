@@ -85,6 +85,9 @@ func newMetrics(s *Server) *metrics {
 	})
 	m.reg.MustRegister(outcomes, latency, m.requests, m.upstream, active,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if p, ok := s.admin.(PoolStater); ok {
+		m.reg.MustRegister(newPoolCollector(p))
+	}
 	if s.access != nil {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "keydeck_access_log_dropped_total",

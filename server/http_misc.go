@@ -2,21 +2,35 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/assets"
+	"github.com/keydeck/keydeck/storage"
 )
 
-// healthz answers 200 when the database answers a read within two seconds,
-// 503 otherwise.
+// healthz answers 200 when the database answers within two seconds, 503
+// otherwise: a database server is pinged (Pinger), a file is read.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if _, err := s.admin.Stats(ctx); err != nil {
+	var err error
+	if p, ok := s.admin.(Pinger); ok {
+		err = p.Ping(ctx)
+	} else {
+		_, err = s.admin.Stats(ctx)
+	}
+	if err != nil {
 		s.errorf(r, err, "health check failed")
-		s.writeProblem(w, api.NewProblem(http.StatusServiceUnavailable, api.TypeUnavailable, "the database does not answer"))
+		detail := "the database does not answer"
+		if errors.Is(err, storage.ErrUnavailable) {
+			detail = "the database cannot be reached"
+		}
+		p := api.NewProblem(http.StatusServiceUnavailable, api.TypeUnavailable, detail)
+		p.RetryAfter = 1
+		s.writeProblem(w, p)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

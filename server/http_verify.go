@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -130,7 +131,20 @@ func appendJSONString(b []byte, s string) []byte {
 // credentials come back from the store as a verdict
 // (storage.Store.Verify), and nothing about the key leaves on a 401.
 func (s *Server) settle(w http.ResponseWriter, r *http.Request, src source, start time.Time, req model.VerifyRequest) (model.VerifyResult, bool) {
-	res, err := s.admin.Verify(r.Context(), req)
+	var res model.VerifyResult
+	var err error
+	if s.storeTimeout > 0 {
+		// A database server that stops answering must not hold the
+		// request (and the client) past the bound.
+		ctx, cancel := context.WithTimeout(r.Context(), s.storeTimeout)
+		res, err = s.admin.Verify(ctx, req)
+		if err != nil && ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil {
+			r = r.WithContext(ctx)
+		}
+		cancel()
+	} else {
+		res, err = s.admin.Verify(r.Context(), req)
+	}
 	if err != nil {
 		s.metrics.verified(src, 0, start)
 		s.fail(w, r, err)

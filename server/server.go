@@ -75,6 +75,13 @@ type Config struct {
 	// 0 means 60s.
 	UpstreamTimeout time.Duration
 
+	// StoreTimeout bounds the store calls of one request (verification,
+	// or token check and management call) for a database that can stop
+	// answering (PostgreSQL): past it the request is answered 503
+	// unavailable with Retry-After. 0: no bound (SQLite answers or fails
+	// by itself: its busy timeout).
+	StoreTimeout time.Duration
+
 	// APITimeouts and GatewayTimeouts are for the listeners' http.Servers
 	// (see HTTPServer); zero fields take DefaultAPITimeouts and
 	// DefaultGatewayTimeouts.
@@ -88,11 +95,15 @@ type Server struct {
 	access  *AccessLog
 	now     func() time.Time
 	maxBody int64
-	metrics *metrics
-	api     http.Handler
-	gateway http.Handler
+	// storeTimeout is Config.StoreTimeout.
+	storeTimeout time.Duration
+	metrics      *metrics
+	api          http.Handler
+	gateway      http.Handler
 
 	apiTimeouts, gatewayTimeouts Timeouts
+
+	downLog everySecond // "database unreachable" lines
 }
 
 // New builds a server from cfg.
@@ -106,6 +117,8 @@ func New(cfg Config) (*Server, error) {
 		access:  cfg.AccessLog,
 		now:     cfg.Clock,
 		maxBody: cfg.MaxBodyBytes,
+
+		storeTimeout: cfg.StoreTimeout,
 
 		apiTimeouts:     cfg.APITimeouts.withDefaults(DefaultAPITimeouts()),
 		gatewayTimeouts: cfg.GatewayTimeouts.withDefaults(DefaultGatewayTimeouts()),

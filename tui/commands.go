@@ -320,6 +320,11 @@ func opErrorText(what string, err error) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		reason = fmt.Sprintf("the store did not answer within %s", opTimeout)
+	case errors.As(err, new(*storage.DatabaseDownError)):
+		// Its own text names the database; a write the connection was lost
+		// under may have committed, which maybe cannot tell, so r says.
+		after := "it may have gone through; r reloads to check once the database is back"
+		return fmt.Sprintf("%s failed: %s; %s", what, reason, after)
 	case errors.Is(err, storage.ErrUnavailable) && !maybe:
 		reason = "cannot reach the server"
 	}

@@ -71,8 +71,11 @@ type Model struct {
 	retryIn    time.Duration
 	retrySeq   int
 
-	errText  string
-	errWhat  string // what failed, as given to setError
+	errText string
+	errWhat string // what failed, as given to setError
+	// errDown: the error shown is a load that failed because the store
+	// could not be reached; the next load that succeeds clears it.
+	errDown  bool
 	info     string
 	infoID   int
 	quitting bool
@@ -215,17 +218,27 @@ const loadKeys = "load the keys"
 
 func (m *Model) setError(what string, err error) {
 	m.setErrorText(errorText(what, err), what)
+	m.errDown = errors.Is(err, storage.ErrUnavailable)
 }
 
 // setErrorText shows text on the status line as an error, in place of any
 // info line; what names the call that failed ("" when none did), for
 // clearing the error once that call succeeds.
 func (m *Model) setErrorText(text, what string) {
-	m.errText, m.errWhat = text, what
+	m.errText, m.errWhat, m.errDown = text, what, false
 	m.info = ""
 }
 
-func (m *Model) clearError() { m.errText, m.errWhat = "", "" }
+func (m *Model) clearError() { m.errText, m.errWhat, m.errDown = "", "", false }
+
+// loaded notes a load that succeeded: the store answers again, so a load
+// error that said it could not be reached is over, whichever load it was.
+// A failed write's message stays: it says what the write left.
+func (m *Model) loaded() {
+	if m.errDown {
+		m.clearError()
+	}
+}
 
 // Update routes a message. When it changes what the help takes up, the
 // screens are laid out again.
@@ -289,6 +302,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return m.accountFailed(msg.Err)
 		}
 		m.accountErr, m.retryIn = nil, 0
+		m.loaded()
 		if !m.c.HaveAccount {
 			m.c.Account, m.c.HaveAccount = msg.Account, true
 		}
@@ -311,6 +325,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			}
 			return nil
 		}
+		m.loaded()
 		if m.detail != nil && (m.detail.ClientID() == msg.ClientID || m.detail.ClientID() == msg.Key.ClientID) {
 			m.detail.SetData(msg.Key, msg.Usage, msg.Audit)
 		}
@@ -474,6 +489,7 @@ func (m *Model) keysLoaded(msg KeysLoadedMsg) tea.Cmd {
 	if m.errWhat == loadKeys {
 		m.clearError() // the store is back
 	}
+	m.loaded()
 	if msg.Account.Name != "" {
 		m.accountErr, m.retryIn = nil, 0
 		m.c.Account, m.c.HaveAccount = msg.Account, true
@@ -520,7 +536,13 @@ func (m *Model) accountProblem() string {
 	if m.opt.Source != "" {
 		where = m.opt.Source
 	}
-	if errors.Is(err, storage.ErrUnavailable) {
+	var down *storage.DatabaseDownError
+	switch {
+	case errors.As(err, &down):
+		// The database server, named as the store names it (host and
+		// port), not the keydeck server or file the header shows.
+		return fmt.Sprintf("%s; retrying every %s", down.Error(), m.retryIn)
+	case errors.Is(err, storage.ErrUnavailable):
 		return fmt.Sprintf("cannot reach %s; retrying every %s", where, m.retryIn)
 	}
 	return fmt.Sprintf("%s; retrying every %s", errorText("load the account", err), m.retryIn)

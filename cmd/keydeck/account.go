@@ -27,7 +27,8 @@ func (a *app) accountCmd() *cobra.Command {
 	)
 	c.Long = `Administer accounts: totals, credits, quota period, the account API token
 (for --remote and the HTTP API) and the SSH keys that open the account's screen
-over SSH. Administration works on the database file only, never with --remote.`
+over SSH. Administration works on the database itself (a file, or PostgreSQL
+with --db postgres://…), never through --remote.`
 	return c
 }
 

@@ -37,7 +37,7 @@ type app struct {
 	getenv         func(string) string
 
 	// Global flags, as parsed; environment fallbacks are applied where they
-	// are read (dbPath, remoteURL, credential).
+	// are read (dbTarget, remoteURL, credential).
 	db       string
 	account  string
 	remote   string
@@ -82,7 +82,7 @@ Run keydeck without a command to open the terminal UI.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.db, "db", "", "database file (env "+envDB+"; default $XDG_DATA_HOME/keydeck/keydeck.db)")
+	pf.StringVar(&a.db, "db", "", "database file, or a PostgreSQL URL postgres://… (env "+envDB+"; default $XDG_DATA_HOME/keydeck/keydeck.db)")
 	pf.StringVar(&a.account, "account", "default", "account whose keys to manage (local mode)")
 	pf.StringVar(&a.remote, "remote", "", "URL of a keydeck server to use instead of the local file (env "+envRemote+")")
 	pf.StringVar(&a.token, "token", "", "account API token for --remote; - reads it from stdin (env "+envToken+")")
@@ -208,7 +208,11 @@ func (a *app) logger(cmd *cobra.Command) (*slog.Logger, error) {
 	default:
 		return nil, usageErrorf("--log-level: unknown level %q (use debug, info, warn, error or off)", sanitize(lvl))
 	}
-	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level})), nil
+	var out io.Writer = a.stderr
+	if secrets := a.dbSecrets(); len(secrets) > 0 {
+		out = hidingWriter{a.stderr, secrets}
+	}
+	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})), nil
 }
 
 // stdinIsTerminal reports whether a person can answer a question on stdin.

@@ -76,10 +76,17 @@ func (a *app) backupCmd() *cobra.Command {
 		Short: "Write an online, consistent copy of the database to PATH (local only)",
 		Long: `Write a consistent copy of the database to PATH while it stays in use (the
 server, the TUI and other commands may keep running). PATH must not exist yet.
-The copy holds digests only, never a secret or token.`,
+The copy holds digests only, never a secret or token.
+
+On PostgreSQL (--db postgres://…) backup refuses: back the database up with
+PostgreSQL's own tools, pg_dump (or continuous archiving), which copy it
+consistently while keydeck runs.`,
 		Example: `  keydeck backup ~/keydeck-$(date +%F).db`,
 		Args:    exactArgs("PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if a.remoteURL(cmd) == "" && a.onPostgres(cmd) {
+				return errors.New("backup writes SQLite files only; back up a PostgreSQL database with pg_dump (e.g. pg_dump --format=custom --file=keydeck.dump DBNAME)")
+			}
 			path := args[0]
 			if _, err := os.Lstat(path); err == nil {
 				return fmt.Errorf("%s already exists; choose a new file for the backup", path)

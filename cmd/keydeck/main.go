@@ -87,7 +87,7 @@ func (a *app) report(err error) int {
 		fmt.Fprintln(a.stderr, "keydeck: interrupted")
 		return 130
 	}
-	fmt.Fprintln(a.stderr, "keydeck: "+oneLine(err.Error()))
+	fmt.Fprintln(a.stderr, "keydeck: "+oneLine(hideDBSecrets(err.Error(), a.dbSecrets())))
 	return code
 }
 

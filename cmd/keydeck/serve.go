@@ -18,6 +18,7 @@ import (
 
 	"github.com/keydeck/keydeck/server"
 	"github.com/keydeck/keydeck/server/ssh"
+	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/storage/sqlite"
 )
 
@@ -32,6 +33,12 @@ const (
 	minSSHHandshake = time.Second
 	maxSSHHandshake = 10 * time.Minute
 )
+
+// pgStoreTimeout bounds a request's store calls on PostgreSQL: a server
+// that stops answering (packets dropped, not refused) is answered 503
+// after it rather than when TCP gives up. It leaves room for the store's
+// own connect timeout (5s) and a queue of group commits.
+const pgStoreTimeout = 10 * time.Second
 
 // shutdownGrace is how long in-flight requests get to finish after
 // SIGTERM or SIGINT.
@@ -56,7 +63,8 @@ func (a *app) serveCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "serve [--http ADDR] [--gateway ADDR --upstream URL] [--ssh ADDR] [--durability normal|strict] [--tls-cert F --tls-key F]",
 		Short: "Serve the HTTP API (management and /v1/verify), the gateway and the terminal UI over SSH",
-		Long: `Serve keydeck over the network, on the local database file.
+		Long: `Serve keydeck over the network, on the database named by --db (a SQLite
+file, or a PostgreSQL database: --db postgres://…).
 
 --http ADDR serves the HTTP API: POST /v1/verify for your services, the
 management endpoints under /v1 for an account's API token (keydeck account
@@ -79,7 +87,8 @@ because the upstream may have acted on the request.
 keydeck account add-ssh-key get in, each to its own account's screen; no
 shell, command, port forwarding or subsystem. The host key is generated on
 first start beside the database (--ssh-host-key to choose the file) and its
-fingerprint printed. A session closes after --ssh-idle-timeout without
+fingerprint printed (on PostgreSQL: in the folder of the default database
+file, one per machine). A session closes after --ssh-idle-timeout without
 input (0: never); at most --ssh-max-sessions run at once. A connection has
 --ssh-handshake-timeout to log in; connections not logged in yet have a
 budget of their own, --ssh-max-unauthenticated in all (beyond it the
@@ -88,8 +97,14 @@ address or IPv6 /64 (beyond it new ones are closed), so they never take
 the room of users who logged in.
 
 --durability strict fsyncs each group commit before answering (normal
-survives the process being killed, not a power loss). --tls-cert/--tls-key
+survives the process being killed, not a power loss; on PostgreSQL it is
+passed to the store, which says what each level means). --tls-cert/--tls-key
 serve both listeners over TLS.
+
+On PostgreSQL, a database that stops answering makes verifications and
+management calls answer 503 with Retry-After: 1 (never an allow without
+its unit committed) until it is back; /healthz pings it and /metrics shows
+the connection pool (keydeck_db_pool_*).
 
 SIGINT or SIGTERM stops accepting, lets requests in flight finish (up to
 15s), ends every SSH session (its terminal restored, with a line saying why)
@@ -130,7 +145,7 @@ type listener struct {
 
 func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 	if a.remoteURL(cmd) != "" {
-		return usageErrorf("serve works on the local database file; drop --remote (and %s)", envRemote)
+		return usageErrorf("serve works on the database itself (--db); drop --remote (and %s)", envRemote)
 	}
 	if o.ssh == "" {
 		for _, name := range []string{"ssh-host-key", "ssh-idle-timeout", "ssh-max-sessions", "ssh-handshake-timeout", "ssh-max-unauthenticated", "ssh-max-unauthenticated-per-source"} {
@@ -176,7 +191,7 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return usageErrorf("serve: --tls-cert and --tls-key go together")
 	}
-	durability, err := sqlite.ParseDurability(o.durability)
+	durability, err := storage.ParseDurability(o.durability)
 	if err != nil {
 		return usageErrorf("--durability: %v", err)
 	}
@@ -227,12 +242,16 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 		return err
 	}
 
-	db, err := a.openDB(cmd, sqlite.Options{Durability: durability, Logger: logger})
+	db, err := a.openDB(cmd, durability, logger)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	srv, err := server.New(server.Config{Admin: db, Logger: logger, AccessLog: access, Upstream: upstream, CreditCosts: costs})
+	defer db.admin.Close()
+	var storeTimeout time.Duration
+	if db.file == "" {
+		storeTimeout = pgStoreTimeout
+	}
+	srv, err := server.New(server.Config{Admin: db.admin, StoreTimeout: storeTimeout, Logger: logger, AccessLog: access, Upstream: upstream, CreditCosts: costs})
 	if err != nil {
 		return usageErrorf("serve: %v", err)
 	}
@@ -287,21 +306,31 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 			return err
 		}
 	}
-	return a.run(cmd.Context(), db.Path(), o.durability, upstream, ls)
+	return a.run(cmd.Context(), db.name, o.durability, upstream, ls)
 }
 
 // addSSH sets up the SSH listener: the host key (made on first start,
 // its fingerprint printed for pinning) and the server with cfg's limits.
-func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, cfg ssh.Config, logger *slog.Logger) error {
+func (a *app) addSSH(ls *[]listener, db *database, o serveOptions, cfg ssh.Config, logger *slog.Logger) error {
 	path := o.sshHostKey
 	if path == "" {
-		path = ssh.HostKeyPath(db.Path())
+		// Beside the database file; on PostgreSQL, in the folder the
+		// default database file would be in (each node has its own unless
+		// --ssh-host-key names a shared one).
+		file := db.file
+		if file == "" {
+			var err error
+			if file, err = sqlite.DefaultPath(); err != nil {
+				return fmt.Errorf("SSH: cannot find a place for the host key (use --ssh-host-key): %w", err)
+			}
+		}
+		path = ssh.HostKeyPath(file)
 	}
 	hostKey, created, err := ssh.LoadHostKey(path)
 	if err != nil {
 		return err
 	}
-	cfg.Admin, cfg.HostKey, cfg.Logger = db, hostKey, logger
+	cfg.Admin, cfg.HostKey, cfg.Logger = db.admin, hostKey, logger
 	srv, err := ssh.New(cfg)
 	if err != nil {
 		return err
@@ -327,7 +356,7 @@ func (a *app) addSSH(ls *[]listener, db *sqlite.DB, o serveOptions, cfg ssh.Conf
 
 // run serves every listener until the context ends (SIGINT, SIGTERM) or
 // one fails, then shuts them all down gracefully.
-func (a *app) run(ctx context.Context, dbPath, durability string, upstream *url.URL, ls []listener) error {
+func (a *app) run(ctx context.Context, dbName, durability string, upstream *url.URL, ls []listener) error {
 	errc := make(chan error, len(ls))
 	for _, l := range ls {
 		msg := fmt.Sprintf("keydeck: %s listening on %s", l.name, l.url)
@@ -341,7 +370,7 @@ func (a *app) run(ctx context.Context, dbPath, durability string, upstream *url.
 			}
 		}()
 	}
-	fmt.Fprintf(a.stderr, "keydeck: database %s (durability %s); stop with Ctrl-C or SIGTERM\n", dbPath, durability)
+	fmt.Fprintf(a.stderr, "keydeck: database %s (durability %s); stop with Ctrl-C or SIGTERM\n", dbName, durability)
 
 	var failed error
 	select {

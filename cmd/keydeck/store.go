@@ -2,19 +2,27 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/keydeck/keydeck/model"
+	"github.com/keydeck/keydeck/server"
 	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/storage/postgres"
 	"github.com/keydeck/keydeck/storage/remote"
 	"github.com/keydeck/keydeck/storage/sqlite"
 )
 
-// This file is the one place that picks a storage implementation: the
-// local SQLite file, or a keydeck server with --remote.
+// This file is the one place that picks a storage implementation: a
+// SQLite file, a PostgreSQL database (--db postgres://…), or a keydeck
+// server with --remote.
 
 // annTokenOptional marks a command that works remotely without an account
 // token: verify, since POST /v1/verify needs only the key's credentials.
@@ -45,18 +53,18 @@ func (a *app) openStore(cmd *cobra.Command) (storage.Store, func(), error) {
 		return st, func() { _ = st.Close() }, nil
 	}
 
-	db, err := a.openDB(cmd, sqlite.Options{})
+	db, err := a.openDB(cmd, storage.DurabilityNormal, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := db.Store(a.account, a.actor())
+	st, err := db.admin.Store(a.account, a.actor())
 	if err != nil {
-		_ = db.Close()
+		_ = db.admin.Close()
 		return nil, nil, err
 	}
 	return st, func() {
 		_ = st.Close()
-		_ = db.Close()
+		_ = db.admin.Close()
 	}, nil
 }
 
@@ -70,34 +78,170 @@ func (a *app) withStore(cmd *cobra.Command, f func(storage.Store) error) error {
 	return f(st)
 }
 
-// openAdmin opens the local database for administration (accounts,
-// tokens, SSH keys, backups), which is never available remotely.
+// openAdmin opens the database for administration (accounts, tokens, SSH
+// keys, backups), which is never available through a keydeck server.
 func (a *app) openAdmin(cmd *cobra.Command) (storage.Admin, error) {
 	if a.remoteURL(cmd) != "" {
-		return nil, usageErrorf("%s is local administration: it works on the database file and cannot be used with --remote", cmdName(cmd))
+		return nil, usageErrorf("%s is local administration: it works on the database itself and cannot be used with --remote", cmdName(cmd))
 	}
-	return a.openDB(cmd, sqlite.Options{})
-}
-
-// openDB opens (creating if need be) the local database named by --db,
-// KEYDECK_DB or the XDG default. opt.Logger is filled in from --log-level
-// when nil. serve uses it with its own durability.
-func (a *app) openDB(cmd *cobra.Command, opt sqlite.Options) (*sqlite.DB, error) {
-	path, err := a.dbPath(cmd)
+	db, err := a.openDB(cmd, storage.DurabilityNormal, nil)
 	if err != nil {
 		return nil, err
 	}
-	if opt.Logger == nil {
-		if opt.Logger, err = a.logger(cmd); err != nil {
+	return db.admin, nil
+}
+
+// database is an open keydeck database, a SQLite file or a PostgreSQL
+// server.
+type database struct {
+	// admin is the store itself (or, on PostgreSQL, pgAdmin around it), so
+	// the server sees its optional interfaces (server.Pinger,
+	// server.PoolStater).
+	admin storage.Admin
+	// name is what messages and logs call it: the file, or the URL
+	// without user info or password.
+	name string
+	// file is the SQLite file; "" on PostgreSQL.
+	file string
+}
+
+// openDB opens the database named by --db, KEYDECK_DB or the XDG default:
+// a postgres:// or postgresql:// URL is a PostgreSQL server, anything else
+// a SQLite file (created if need be). A nil logger is made from
+// --log-level. serve passes its own durability.
+func (a *app) openDB(cmd *cobra.Command, durability storage.Durability, logger *slog.Logger) (*database, error) {
+	target, err := a.dbTarget(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		if logger, err = a.logger(cmd); err != nil {
 			return nil, err
 		}
 	}
+	if postgres.IsURL(target) {
+		return openPostgres(cmd.Context(), target, postgres.Options{Durability: durability, Logger: logger})
+	}
 	// Open's errors name the path and say what is wrong with it.
-	return sqlite.Open(cmd.Context(), path, opt)
+	db, err := sqlite.Open(cmd.Context(), target, sqlite.Options{Durability: durability, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	return &database{admin: db, name: target, file: target}, nil
 }
 
-// dbPath is --db, else KEYDECK_DB, else the XDG default.
-func (a *app) dbPath(cmd *cobra.Command) (string, error) {
+// openPostgres connects to a PostgreSQL database. Its errors never hold
+// the URL's user info or password: postgres.Open's name host and port
+// only, and a server that cannot be reached is said in one line.
+func openPostgres(ctx context.Context, rawURL string, opt postgres.Options) (*database, error) {
+	// postgres.IsURL takes the scheme in any case and around spaces, as
+	// URLs allow; pgx only the lower case.
+	rawURL = strings.TrimSpace(rawURL)
+	if i := strings.Index(rawURL, "://"); i >= 0 {
+		rawURL = strings.ToLower(rawURL[:i]) + rawURL[i:]
+	}
+	db, err := postgres.Open(ctx, rawURL, opt)
+	if err != nil {
+		var down *storage.DatabaseDownError
+		if errors.As(err, &down) {
+			return nil, pgUnreachableError{down}
+		}
+		return nil, err
+	}
+	// Checked when run, not compiled: the PostgreSQL store gains its
+	// management methods in a branch of its own, and this code compiles
+	// with and without them.
+	adm, ok := any(db).(storage.Admin)
+	if !ok {
+		db.Close()
+		return nil, errors.New("this keydeck was built without the PostgreSQL store's management; use a SQLite file")
+	}
+	return &database{admin: pgAdmin{Admin: adm, db: db}, name: db.URL()}, nil
+}
+
+// pgUnreachableError is the one line said when PostgreSQL cannot be
+// reached at start.
+type pgUnreachableError struct{ down *storage.DatabaseDownError }
+
+func (e pgUnreachableError) Error() string {
+	s := "cannot reach PostgreSQL at " + e.down.Addr
+	if refusedLogin(e.down.Cause) {
+		// It answered: the network is fine, the login is not.
+		s = "PostgreSQL at " + e.down.Addr + " refused the connection"
+	}
+	if e.down.Cause != "" {
+		s += ": " + e.down.Cause
+	}
+	return s
+}
+
+func (e pgUnreachableError) Unwrap() error { return e.down }
+
+// refusedLogin reports a cause that is the server's answer to the login
+// (wrong password, unknown role or database, pg_hba.conf), not a network
+// failure.
+func refusedLogin(cause string) bool {
+	for _, s := range []string{"authentication failed", "does not exist", "pg_hba.conf", "permission denied", "password"} {
+		if strings.Contains(cause, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// pgAdmin is the PostgreSQL store with what the server asks of a database
+// server beyond storage.Admin: a cheap ping for /healthz and the pool's
+// state for /metrics.
+type pgAdmin struct {
+	storage.Admin
+	db *postgres.DB
+}
+
+var (
+	_ server.Pinger     = pgAdmin{}
+	_ server.PoolStater = pgAdmin{}
+)
+
+// Ping asks the database for an empty statement on a pooled connection.
+func (p pgAdmin) Ping(ctx context.Context) error {
+	if err := p.db.Pool().Ping(ctx); err != nil {
+		return &storage.DatabaseDownError{Addr: p.db.Addr(), Cause: pingCause(ctx, err)}
+	}
+	return nil
+}
+
+// pingCause is why a ping failed, short and without the URL (pgx's
+// messages name the user and database).
+func pingCause(ctx context.Context, err error) string {
+	if ctx.Err() != nil {
+		return "no answer in time"
+	}
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		s = s[i+2:]
+	}
+	return model.Sanitize(model.RedactSecrets(s), 160)
+}
+
+func (p pgAdmin) PoolStats() server.PoolStats {
+	s := p.db.Pool().Stat()
+	return server.PoolStats{
+		Acquired:             s.AcquiredConns(),
+		Idle:                 s.IdleConns(),
+		Constructing:         s.ConstructingConns(),
+		Total:                s.TotalConns(),
+		Max:                  s.MaxConns(),
+		AcquireCount:         s.AcquireCount(),
+		AcquireDuration:      s.AcquireDuration(),
+		EmptyAcquireCount:    s.EmptyAcquireCount(),
+		CanceledAcquireCount: s.CanceledAcquireCount(),
+		NewConns:             s.NewConnsCount(),
+	}
+}
+
+// dbTarget is --db, else KEYDECK_DB, else the XDG default: a file path
+// or a PostgreSQL URL.
+func (a *app) dbTarget(cmd *cobra.Command) (string, error) {
 	if cmd.Flags().Changed("db") {
 		if strings.TrimSpace(a.db) == "" {
 			return "", usageErrorf("--db: empty path")
@@ -112,6 +256,12 @@ func (a *app) dbPath(cmd *cobra.Command) (string, error) {
 		return "", fmt.Errorf("cannot find a place for the database (use --db): %w", err)
 	}
 	return p, nil
+}
+
+// onPostgres reports whether the database named is a PostgreSQL server.
+func (a *app) onPostgres(cmd *cobra.Command) bool {
+	t, err := a.dbTarget(cmd)
+	return err == nil && postgres.IsURL(t)
 }
 
 // remoteURL is --remote, else KEYDECK_REMOTE; "" means local mode.
@@ -136,4 +286,66 @@ func checkRemoteURL(raw string, insecure bool) (*url.URL, error) {
 // client (it does not contact the server until the first call).
 func openRemote(_ context.Context, u *url.URL, token string, insecure bool) (storage.Store, error) {
 	return remote.New(u.String(), token, remote.Options{Insecure: insecure})
+}
+
+// dbSecrets are the password and user info of a PostgreSQL URL given with
+// --db or KEYDECK_DB, raw and decoded. The PostgreSQL store never puts
+// them in an error; hideDBSecrets makes sure of it for every message and
+// log line keydeck prints, whatever a driver may one day quote.
+func (a *app) dbSecrets() []string {
+	var out []string
+	for _, raw := range []string{a.db, a.getenv(envDB)} {
+		if !postgres.IsURL(raw) {
+			continue
+		}
+		raw = strings.TrimSpace(raw)
+		rest := raw[strings.Index(raw, "://")+3:]
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			rest = rest[:i]
+		}
+		if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+			// A user name alone is no secret (PostgreSQL's own messages
+			// quote it); with a password the pair goes.
+			userinfo := rest[:i]
+			if _, pw, ok := strings.Cut(userinfo, ":"); ok && pw != "" {
+				out = append(out, userinfo, pw)
+				if dec, err := url.PathUnescape(pw); err == nil {
+					out = append(out, dec)
+				}
+			}
+		}
+		if u, err := url.Parse(raw); err == nil {
+			for k, vs := range u.Query() {
+				if strings.EqualFold(k, "password") {
+					out = append(out, vs...)
+				}
+			}
+		}
+	}
+	// Too short to hide without mangling the message, and too short to
+	// be worth much.
+	return slices.DeleteFunc(out, func(s string) bool { return len(s) < 4 })
+}
+
+// hideDBSecrets replaces every dbSecrets string in s with "…".
+func hideDBSecrets(s string, secrets []string) string {
+	for _, x := range secrets {
+		s = strings.ReplaceAll(s, x, "…")
+	}
+	return s
+}
+
+// hidingWriter is a log output that hides dbSecrets.
+type hidingWriter struct {
+	w       io.Writer
+	secrets []string
+}
+
+func (h hidingWriter) Write(p []byte) (int, error) {
+	s := string(p)
+	if t := hideDBSecrets(s, h.secrets); t != s {
+		_, err := io.WriteString(h.w, t)
+		return len(p), err
+	}
+	return h.w.Write(p)
 }

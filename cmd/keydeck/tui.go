@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keydeck/keydeck/storage"
+	"github.com/keydeck/keydeck/storage/postgres"
 	"github.com/keydeck/keydeck/tui"
 )
 
@@ -50,7 +51,8 @@ func (a *app) useMouse(cmd *cobra.Command) bool {
 
 // tuiSource is what the TUI's header names: the server's URL without user
 // info, query or fragment (none of which may carry a secret onto the
-// screen), else the database file with the home folder as "~".
+// screen), else a PostgreSQL URL without user info or password, else the
+// database file with the home folder as "~".
 func (a *app) tuiSource(cmd *cobra.Command) string {
 	if base := a.remoteURL(cmd); base != "" {
 		u, err := checkRemoteURL(base, a.insecure)
@@ -61,9 +63,12 @@ func (a *app) tuiSource(cmd *cobra.Command) string {
 		c.User, c.RawQuery, c.Fragment, c.RawFragment = nil, "", "", ""
 		return c.String()
 	}
-	p, err := a.dbPath(cmd)
+	p, err := a.dbTarget(cmd)
 	if err != nil {
 		return ""
+	}
+	if postgres.IsURL(p) {
+		return postgres.ShowURL(p)
 	}
 	if abs, err := filepath.Abs(p); err == nil {
 		p = abs
