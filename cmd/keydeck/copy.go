@@ -50,7 +50,7 @@ while it is read).`,
 			if strings.TrimSpace(to) == "" {
 				return usageErrorf("%s: --to TARGET is required (a SQLite file or a postgres:// URL)", cmdName(cmd))
 			}
-			from, err := a.dbPath(cmd)
+			from, err := a.dbTarget(cmd)
 			if err != nil {
 				return err
 			}
