@@ -55,10 +55,12 @@ fuzz:
 
 ## bench: POST /v1/verify vs a bare net/http handler with wrk, normal and
 ## strict, 8 and 64 connections (SPEC §7); fails when a target is missed.
+## With PostgreSQL's Debian binaries installed it adds keydeck on a
+## throwaway PostgreSQL cluster (fsync on), one node and three.
 ## Needs wrk (apt-get install -y wrk). BENCHFLAGS='-dir /some/disk/dir -duration 10s'
 bench: build
 	$(GO) build -o bin/keydeck-bench ./cmd/keydeck-bench
-	bin/keydeck-bench -keydeck $(BIN) $(BENCHFLAGS)
+	.ci/pg-cluster run --fsync -- bin/keydeck-bench -keydeck $(BIN) $(BENCHFLAGS)
 
 ## bench-pair: this build against another in paired rounds (durability
 ## normal, 64 connections, 12 rounds of 3 s): AGAINST=bin/keydeck-other,

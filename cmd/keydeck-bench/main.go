@@ -13,6 +13,14 @@
 //	normal, 64 connections: req/s ≥ 0.8 × bare, p99 ≤ 2 × bare
 //	strict, 64 connections: req/s ≥ 0.5 × bare
 //
+// With -postgres URL (make bench passes a throwaway cluster's) it adds
+// keydeck on PostgreSQL at 64 connections: one node and three nodes
+// sharing the load evenly (one wrk per node), normal and strict, each on a
+// schema of its own holding a `keydeck copy` of the same keys; targets
+// req/s ≥ 0.5 × bare (strict 0.3 ×) and p99 ≤ 3 × bare. It then reports,
+// without a target, the ceiling of one hot key through one node and
+// through three.
+//
 // Every wrk run starts once what earlier runs wrote has reached the disk
 // (sync, then half a second), so the writeback of one run (a keydeck
 // server's WAL and access log, the strict server's fsyncs) does not land
@@ -57,7 +65,6 @@ import (
 	"github.com/keydeck/keydeck/api"
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/server"
-	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/storage/sqlite"
 )
 
@@ -99,6 +106,8 @@ type config struct {
 	// paired rounds (both durability normal) instead of checking targets.
 	against    string
 	againstEnv []string
+	// postgres is a server URL for the PostgreSQL rows ("" for none).
+	postgres string
 }
 
 func run() (int, error) {
@@ -112,6 +121,7 @@ func run() (int, error) {
 	flag.BoolVar(&c.keep, "keep", false, "keep the benchmark folder")
 	conns := flag.String("conns", "8,64", "wrk connection counts, comma-separated")
 	flag.StringVar(&c.against, "against", "", "a second keydeck binary: measure it against -keydeck in paired rounds (durability normal) instead of checking the targets")
+	flag.StringVar(&c.postgres, "postgres", os.Getenv("KEYDECK_TEST_POSTGRES"), "a PostgreSQL server URL (make bench starts a throwaway one): adds rows for keydeck on PostgreSQL, one node and three, normal and strict, 64 connections; each gets a schema of its own, dropped at the end")
 	againstEnv := flag.String("against-env", "", "environment for the -against server, comma-separated K=V (e.g. GOMAXPROCS=2); -against defaults to -keydeck")
 	flag.Parse()
 	for _, f := range strings.Split(*conns, ",") {
@@ -177,16 +187,43 @@ func run() (int, error) {
 	if c.against != "" {
 		servers = []benchServer{{name: "bare"}, {name: "A", bin: c.keydeck, durability: "normal"}, {name: "B", bin: c.against, durability: "normal", env: c.againstEnv}}
 	}
-	addrs := map[string]string{}
+	if c.postgres != "" && c.against == "" {
+		pg, err := pgServers(c, dbPath)
+		if err != nil {
+			return 0, err
+		}
+		defer pg.cleanup()
+		servers = append(servers, pg.servers...)
+	}
+	addrs := map[string][]string{}
 	for i := range servers {
 		sv := &servers[i]
+		if sv.url != "" {
+			for n := range sv.nodes {
+				logf, err := os.Create(filepath.Join(c.dir, fmt.Sprintf("serve-%s-%d.log", sv.name, n)))
+				if err != nil {
+					return 0, err
+				}
+				defer logf.Close()
+				cmd := exec.Command(sv.bin, "serve", "--db", sv.url, "--http", "127.0.0.1:0", "--durability", sv.durability)
+				cmd.Env = append(os.Environ(), "KEYDECK_REMOTE=", "KEYDECK_DB=")
+				cmd, addr, err := startProc(cmd, "HTTP API listening on http://", logf)
+				if err != nil {
+					return 0, fmt.Errorf("%s node %d: %w", sv.name, n, err)
+				}
+				defer stop(cmd)
+				addrs[sv.name] = append(addrs[sv.name], addr)
+				sv.procs = append(sv.procs, cmd)
+			}
+			continue
+		}
 		if sv.bin == "" {
 			cmd, addr, err := startProc(exec.Command(self, "bare", "127.0.0.1:0"), "bare listening on ", io.Discard)
 			if err != nil {
 				return 0, err
 			}
 			defer stop(cmd)
-			addrs[sv.name] = addr
+			addrs[sv.name] = []string{addr}
 			continue
 		}
 		sv.db = filepath.Join(c.dir, sv.name+".db")
@@ -205,7 +242,7 @@ func run() (int, error) {
 			return 0, err
 		}
 		defer stop(cmd)
-		addrs[sv.name], sv.proc = addr, cmd
+		addrs[sv.name], sv.procs = []string{addr}, []*exec.Cmd{cmd}
 	}
 	answered := map[string]int64{}
 	for _, sv := range servers {
@@ -225,6 +262,9 @@ func run() (int, error) {
 		for _, conns := range c.conns {
 			for i := range servers {
 				name := servers[(i+round)%len(servers)].name
+				if servers[(i+round)%len(servers)].url != "" && conns != 64 {
+					continue // SPEC §7 sets the PostgreSQL targets at 64 connections
+				}
 				fmt.Fprintf(os.Stderr, "round %d/%d: %s, %d connections, %s\n", round+1, c.rounds, name, conns, c.duration)
 				r, err := b.wrkRun(addrs[name], conns, c.duration)
 				if err != nil {
@@ -248,12 +288,25 @@ func run() (int, error) {
 	// Exactness: every allowed answer wrk saw is recorded (a few more may
 	// be, for requests wrk cut off at the end of a run). Counted once the
 	// server has shut down, from the database file alone.
+	if c.postgres != "" && c.against == "" {
+		if err := hotKey(b, servers, addrs, answered); err != nil {
+			return 0, err
+		}
+	}
 	for _, sv := range servers {
-		if sv.proc == nil {
+		if len(sv.procs) == 0 {
 			continue
 		}
-		stop(sv.proc)
-		recorded, err := recordedUsage(sv.db)
+		for _, p := range sv.procs {
+			stop(p)
+		}
+		var recorded int64
+		var err error
+		if sv.url != "" {
+			recorded, err = recordedUsagePG(sv.url)
+		} else {
+			recorded, err = recordedUsage(sv.db)
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -280,7 +333,11 @@ type benchServer struct {
 	name, bin, durability string
 	env                   []string
 	db                    string
-	proc                  *exec.Cmd
+	procs                 []*exec.Cmd
+	// url is the PostgreSQL schema of a PostgreSQL server, served by
+	// nodes processes that share the load evenly.
+	url   string
+	nodes int
 }
 
 func copyFile(from, to string) error {
@@ -404,12 +461,48 @@ type row struct {
 
 var benchLine = regexp.MustCompile(`BENCH requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) non2xx=(\d+) sockerr=(\d+)`)
 
-func (b *bench) wrkRun(addr string, conns int, d time.Duration) (row, error) {
+// wrkRun measures one server; a server of several nodes gets one wrk per
+// node at the same time, the connections split evenly: the row sums their
+// requests, and its p50 and p99 are the worst node's.
+func (b *bench) wrkRun(addrs []string, conns int, d time.Duration) (row, error) {
+	return b.wrkScript(addrs, conns, d, b.script)
+}
+
+func (b *bench) wrkScript(addrs []string, conns int, d time.Duration, script string) (row, error) {
 	settle()
+	if len(addrs) == 1 {
+		return b.wrkOne(addrs[0], conns, d, script)
+	}
+	rows := make([]row, len(addrs))
+	errs := make([]error, len(addrs))
+	var wg sync.WaitGroup
+	for i, addr := range addrs {
+		n := conns / len(addrs)
+		if i < conns%len(addrs) {
+			n++
+		}
+		wg.Go(func() { rows[i], errs[i] = b.wrkOne(addr, n, d, script) })
+	}
+	wg.Wait()
+	var sum row
+	for i, r := range rows {
+		if errs[i] != nil {
+			return row{}, errs[i]
+		}
+		sum.requests += r.requests
+		sum.rps += r.rps
+		sum.non2xx += r.non2xx
+		sum.sockErrs += r.sockErrs
+		sum.p50, sum.p99 = max(sum.p50, r.p50), max(sum.p99, r.p99)
+	}
+	return sum, nil
+}
+
+func (b *bench) wrkOne(addr string, conns int, d time.Duration, script string) (row, error) {
 	threads := min(b.c.threads, conns)
 	secs := max(1, int(d.Round(time.Second)/time.Second))
 	cmd := exec.Command(b.wrk, "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", strconv.Itoa(secs)+"s",
-		"--timeout", "5s", "-s", b.script, "http://"+addr)
+		"--timeout", "5s", "-s", script, "http://"+addr)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return row{}, fmt.Errorf("wrk: %v\n%s", err, out)
@@ -497,25 +590,7 @@ func recordedUsage(path string) (int64, error) {
 		return 0, err
 	}
 	defer db.Close()
-	st, err := db.Store("bench", "bench")
-	if err != nil {
-		return 0, err
-	}
-	var sum int64
-	cursor := ""
-	for {
-		p, err := st.ListKeys(context.Background(), storage.ListOptions{Limit: storage.MaxLimit, Cursor: cursor})
-		if err != nil {
-			return 0, err
-		}
-		for _, k := range p.Keys {
-			sum += k.QueryUsed
-		}
-		if p.NextCursor == "" {
-			return sum, nil
-		}
-		cursor = p.NextCursor
-	}
+	return sumUsage(db)
 }
 
 // report prints the table and returns the exit status: medians over the
@@ -546,12 +621,24 @@ func report(w io.Writer, c config, fs string, rows []row) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "server\tconns\treq/s\tp99\treq/s ÷ bare\tp99 ÷ bare\ttarget")
 	code := 0
-	for _, name := range []string{"bare", "normal", "strict"} {
+	names := []string{"bare", "normal", "strict"}
+	for _, r := range rows {
+		if strings.HasPrefix(r.server, "pg") && !slices.Contains(names, r.server) {
+			names = append(names, r.server)
+		}
+	}
+	for _, name := range names {
 		for _, conns := range c.conns {
 			k := key{name, conns}
+			if len(rps[k]) == 0 {
+				continue
+			}
 			label := "bare net/http"
 			if name != "bare" {
 				label = "keydeck " + name
+			}
+			if l, ok := pgLabels[name]; ok {
+				label = l
 			}
 			ratio, p99r := median(rpsRatio[k]), median(p99Ratio[k])
 			target := ""
@@ -566,6 +653,16 @@ func report(w io.Writer, c config, fs string, rows []row) int {
 				case "strict":
 					ok := ratio >= strictThroughput
 					target = fmt.Sprintf("req/s ≥ %.1f: %s", strictThroughput, verdict(ok))
+					if !ok {
+						code = 1
+					}
+				case pg1Normal, pg3Normal, pg1Strict, pg3Strict:
+					want := pgNormalThroughput
+					if name == pg1Strict || name == pg3Strict {
+						want = pgStrictThroughput
+					}
+					ok := ratio >= want && p99r <= pgP99
+					target = fmt.Sprintf("req/s ≥ %.1f, p99 ≤ %.0f: %s", want, pgP99, verdict(ok))
 					if !ok {
 						code = 1
 					}
