@@ -55,7 +55,7 @@ func IsURL(s string) bool {
 func ShowURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "postgres://(a URL that does not parse)"
+		return "postgres://… (does not parse; not shown, as it may hold a password)"
 	}
 	u.User = nil
 	q := u.Query()
@@ -202,6 +202,16 @@ func parseCause(err error) string {
 // processes starting at once migrate once. A schema newer than this
 // keydeck's is refused.
 func (db *DB) migrate(ctx context.Context) error {
+	// A search_path naming only schemas that do not exist leaves nowhere
+	// to create the tables; goose would say its own table is missing.
+	var schema *string
+	var path string
+	if err := db.pool.QueryRow(ctx, "SELECT current_schema(), current_setting('search_path')").Scan(&schema, &path); err != nil {
+		return err
+	}
+	if schema == nil {
+		return fmt.Errorf("no schema to hold keydeck's tables: search_path %q names none that exists; create it first (CREATE SCHEMA …)", path)
+	}
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err

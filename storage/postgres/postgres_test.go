@@ -125,6 +125,21 @@ func TestNewerSchemaRefused(t *testing.T) {
 	}
 }
 
+// A search_path naming a schema that does not exist is said as such, not
+// as goose's missing table.
+func TestMissingSchemaSaid(t *testing.T) {
+	url := pgtest.Schema(t, t.Name())
+	url = strings.Replace(url, "search_path=", "search_path=nosuch_", 1)
+	db, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err == nil {
+		db.Close()
+		t.Fatal("opened a database whose search_path names no schema")
+	}
+	if !strings.Contains(err.Error(), "no schema to hold keydeck's tables") || strings.Contains(err.Error(), "goose") {
+		t.Fatalf("got %q", err)
+	}
+}
+
 // Two stores (two pools, as two processes) creating keys of one account
 // at once never hand out more than its total.
 func TestTwoStoresCreateConcurrently(t *testing.T) {
