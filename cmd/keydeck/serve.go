@@ -97,9 +97,12 @@ address or IPv6 /64 (beyond it new ones are closed), so they never take
 the room of users who logged in.
 
 --durability strict fsyncs each group commit before answering (normal
-survives the process being killed, not a power loss; on PostgreSQL it is
-passed to the store, which says what each level means). --tls-cert/--tls-key
-serve both listeners over TLS.
+survives the process being killed, not a power loss). On PostgreSQL,
+strict answers a verification once its commit is durable
+(synchronous_commit on); normal commits verifications with
+synchronous_commit off: a crash of keydeck loses nothing, a crash of
+PostgreSQL's machine may lose its last commits (about 600 ms by default).
+--tls-cert/--tls-key serve both listeners over TLS.
 
 On PostgreSQL, a database that stops answering makes verifications and
 management calls answer 503 with Retry-After: 1 (never an allow without
@@ -121,7 +124,7 @@ and closes the database cleanly.`,
 	f.StringVar(&o.gateway, "gateway", "", "serve the gateway on ADDR (host:port); needs --upstream")
 	f.StringVar(&o.upstream, "upstream", "", "URL of the service behind the gateway")
 	f.StringArrayVar(&o.creditCosts, "credit-cost", nil, "credits a gateway request costs, 'PATTERN=N' (repeatable)")
-	f.StringVar(&o.durability, "durability", "normal", "normal or strict (fsync before answering)")
+	f.StringVar(&o.durability, "durability", "normal", "normal or strict (durable before answering)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM) for both listeners")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	f.StringVar(&o.accessLog, "access-log", "text", "access log on stderr: text, json or off")
