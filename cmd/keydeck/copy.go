@@ -87,7 +87,7 @@ func (a *app) copyStore(cmd *cobra.Command, from, to string, asJSON bool) error 
 	if postgres.IsURL(from) {
 		db, err := postgres.Open(ctx, from, postgres.Options{Logger: log, NoDefaultAccount: true, MaxConns: 2})
 		if err != nil {
-			return err
+			return pgOpenError(err)
 		}
 		src = db
 	} else {
@@ -115,7 +115,7 @@ func (a *app) copyStore(cmd *cobra.Command, from, to string, asJSON bool) error 
 	if postgres.IsURL(to) {
 		db, err := postgres.Open(ctx, to, postgres.Options{Logger: log, NoDefaultAccount: true, MaxConns: 2})
 		if err != nil {
-			return err
+			return pgOpenError(err)
 		}
 		dst = db
 	} else {

@@ -142,11 +142,7 @@ func openPostgres(ctx context.Context, rawURL string, opt postgres.Options) (*da
 	}
 	db, err := postgres.Open(ctx, rawURL, opt)
 	if err != nil {
-		var down *storage.DatabaseDownError
-		if errors.As(err, &down) {
-			return nil, pgUnreachableError{down}
-		}
-		return nil, err
+		return nil, pgOpenError(err)
 	}
 	// Checked when run, not compiled: the PostgreSQL store gains its
 	// management methods in a branch of its own, and this code compiles
@@ -157,6 +153,16 @@ func openPostgres(ctx context.Context, rawURL string, opt postgres.Options) (*da
 		return nil, errors.New("this keydeck was built without the PostgreSQL store's management; use a SQLite file")
 	}
 	return &database{admin: pgAdmin{Admin: adm, db: db}, name: db.URL()}, nil
+}
+
+// pgOpenError is postgres.Open's error as a command says it: a server
+// that cannot be reached, or that refuses the login, is pgUnreachableError.
+func pgOpenError(err error) error {
+	var down *storage.DatabaseDownError
+	if errors.As(err, &down) {
+		return pgUnreachableError{down}
+	}
+	return err
 }
 
 // pgUnreachableError is the one line said when PostgreSQL cannot be
