@@ -322,7 +322,7 @@ func (a *app) dbSecrets() []string {
 		}
 		if u, err := url.Parse(raw); err == nil {
 			for k, vs := range u.Query() {
-				if strings.EqualFold(k, "password") {
+				if postgres.IsSecretParam(k) {
 					out = append(out, vs...)
 				}
 			}

@@ -140,10 +140,10 @@ func TestHideDBSecrets(t *testing.T) {
 		}
 		return ""
 	})
-	a.db = "postgres://kd:s3cretPW@h:5432/db?password=QueryPass&sslmode=require"
-	msg := "failed: postgres://kd:s3cretPW@h:5432/db?password=QueryPass; envuser:EnvPass%21word / EnvPass!word"
+	a.db = "postgres://kd:s3cretPW@h:5432/db?password=QueryPass&sslmode=require&sslpassword=KeyPhrase"
+	msg := "failed: postgres://kd:s3cretPW@h:5432/db?password=QueryPass&sslpassword=KeyPhrase; envuser:EnvPass%21word / EnvPass!word"
 	got := hideDBSecrets(msg, a.dbSecrets())
-	for _, s := range []string{"s3cretPW", "QueryPass", "EnvPass", "envuser:"} {
+	for _, s := range []string{"s3cretPW", "QueryPass", "KeyPhrase", "EnvPass", "envuser:"} {
 		if strings.Contains(got, s) {
 			t.Errorf("%q left in %q", s, got)
 		}

@@ -50,8 +50,14 @@ func IsURL(s string) bool {
 	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
-// ShowURL is the URL without its user info (name and password) and without
-// a password parameter: what messages and logs may print.
+// IsSecretParam reports whether a URL parameter holds a secret: the
+// password, or sslpassword (the passphrase of the client's sslkey).
+func IsSecretParam(name string) bool {
+	return strings.EqualFold(name, "password") || strings.EqualFold(name, "sslpassword")
+}
+
+// ShowURL is the URL without its user info (name and password) and with
+// its secret parameters blanked: what messages and logs may print.
 func ShowURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -60,11 +66,12 @@ func ShowURL(raw string) string {
 	u.User = nil
 	q := u.Query()
 	for k := range q {
-		if strings.EqualFold(k, "password") {
+		if IsSecretParam(k) {
 			q.Set(k, "…")
 		}
 	}
-	u.RawQuery = q.Encode()
+	// Encode would write the blank as %E2%80%A6.
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "=%E2%80%A6", "=…")
 	return u.String()
 }
 
