@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -333,7 +334,7 @@ func (a *app) keysRevokeCmd() *cobra.Command {
 							k.Name, k.ClientID, k.Holds(model.KindQuery), k.Holds(model.KindMutation), k.ClientID)
 						return nil
 					}
-					fmt.Fprintf(a.stdout, "Revoked key %q (%s); its unused allocation is back in the account.\n", k.Name, k.ClientID)
+					fmt.Fprintf(a.stdout, "Revoked key %q (%s); its unused allocation is back in the account%s.\n", k.Name, k.ClientID, stillHeld(k))
 					return nil
 				},
 			})
@@ -362,6 +363,10 @@ func (a *app) keysReleaseCmd() *cobra.Command {
 					k, err := st.ReleaseKey(cmd.Context(), k.ClientID)
 					if err != nil {
 						return err
+					}
+					if held := stillHeld(k); held != "" {
+						fmt.Fprintf(a.stdout, "Released the allocation of %q (%s); its unused part is back in the account%s.\n", k.Name, k.ClientID, held)
+						return nil
 					}
 					fmt.Fprintf(a.stdout, "Released the allocation of %q (%s); it is back in the account.\n", k.Name, k.ClientID)
 					return nil
@@ -435,3 +440,25 @@ func (a *app) keysUsageCmd() *cobra.Command {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// stillHeld says what a revoked key that gave its allocation back still
+// holds: the units it used this period, until the period resets. Saying
+// "it is back" alone would hide them (the account's unallocated amount
+// stays lower by that much).
+func stillHeld(k model.Key) string {
+	var parts []string
+	if n := k.Holds(model.KindQuery); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d query", n))
+	}
+	if n := k.Holds(model.KindMutation); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d mutation", n))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	until := "until the period resets"
+	if k.ResetsAt == nil {
+		until = "(the period never resets)"
+	}
+	return "; what it used this period (" + strings.Join(parts, ", ") + ") stays held " + until
+}
