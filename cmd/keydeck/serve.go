@@ -101,7 +101,8 @@ survives the process being killed, not a power loss). On PostgreSQL,
 strict answers a verification once its commit is durable
 (synchronous_commit on); normal commits verifications with
 synchronous_commit off: a crash of keydeck loses nothing, a crash of
-PostgreSQL's machine may lose its last commits (about 600 ms by default).
+PostgreSQL or its machine may lose its last commits (about 600 ms by
+default; README, Several nodes).
 --tls-cert/--tls-key serve both listeners over TLS.
 
 On PostgreSQL, a database that stops answering makes verifications and
