@@ -317,13 +317,20 @@ var unchanged = map[string]string{
 func opErrorText(what string, err error) string {
 	reason := err.Error()
 	maybe := errors.Is(err, context.DeadlineExceeded) || strings.Contains(reason, "no answer within")
+	var down *storage.DatabaseDownError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		reason = fmt.Sprintf("the store did not answer within %s", opTimeout)
-	case errors.As(err, new(*storage.DatabaseDownError)):
-		// Its own text names the database; a write the connection was lost
-		// under may have committed, which maybe cannot tell, so r says.
-		after := "it may have gone through; r reloads to check once the database is back"
+	case errors.As(err, &down):
+		// Its own text names the database. A refused connection sent
+		// nothing; a write the connection was lost under may have
+		// committed, which cannot be told from here, so r says.
+		after := "it may have gone through; r reloads to check"
+		if strings.Contains(down.Cause, "connection refused") {
+			if after = unchanged[what]; after == "" {
+				after = "nothing changed"
+			}
+		}
 		return fmt.Sprintf("%s failed: %s; %s", what, reason, after)
 	case errors.Is(err, storage.ErrUnavailable) && !maybe:
 		reason = "cannot reach the server"

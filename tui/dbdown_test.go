@@ -79,7 +79,8 @@ func TestDatabaseDownAtStart(t *testing.T) {
 }
 
 // A write the connection was lost under may have committed: the status
-// line says so, and how to check, rather than "nothing changed".
+// line says so, and how to check, rather than "nothing changed"; a
+// refused connection sent nothing, and the line says that.
 func TestDatabaseDownDuringWrite(t *testing.T) {
 	_, st := openStore(t, nil)
 	fs := &flakyStore{Store: st}
@@ -90,7 +91,14 @@ func TestDatabaseDownDuringWrite(t *testing.T) {
 	mustShow(t, m, "Period")
 	fs.err = pgDown
 	press(t, m, "R", "tab", "enter")
-	want := "regenerate failed: the database at 10.0.0.5:5432 cannot be reached: connection refused; it may have gone through; r reloads to check once the database is back"
+	fs.err = &storage.DatabaseDownError{Addr: "10.0.0.5:5432", Cause: "connection refused"}
+	press(t, m, "R", "tab", "enter")
+	if got, want := m.ErrorText(), "regenerate failed: the database at 10.0.0.5:5432 cannot be reached: connection refused; nothing changed, the old secret still works"; got != want {
+		t.Fatalf("refused: error %q, want %q", got, want)
+	}
+	fs.err = &storage.DatabaseDownError{Addr: "10.0.0.5:5432", Cause: "unexpected EOF"}
+	press(t, m, "R", "tab", "enter")
+	want := "regenerate failed: the database at 10.0.0.5:5432 cannot be reached: unexpected EOF; it may have gone through; r reloads to check"
 	if m.ErrorText() != want {
 		t.Fatalf("error %q, want %q", m.ErrorText(), want)
 	}
