@@ -134,12 +134,7 @@ func (a *app) openDB(cmd *cobra.Command, durability storage.Durability, logger *
 // the URL's user info or password: postgres.Open's name host and port
 // only, and a server that cannot be reached is said in one line.
 func openPostgres(ctx context.Context, rawURL string, opt postgres.Options) (*database, error) {
-	// postgres.IsURL takes the scheme in any case and around spaces, as
-	// URLs allow; pgx only the lower case.
-	rawURL = strings.TrimSpace(rawURL)
-	if i := strings.Index(rawURL, "://"); i >= 0 {
-		rawURL = strings.ToLower(rawURL[:i]) + rawURL[i:]
-	}
+	// postgres.Open takes the scheme in any case and around spaces.
 	db, err := postgres.Open(ctx, rawURL, opt)
 	if err != nil {
 		var down *storage.DatabaseDownError

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
@@ -24,6 +25,10 @@ func (db *DB) wrapErr(err error) error {
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return err
+	}
+	if errors.Is(err, puddle.ErrClosedPool) {
+		// Close was called: the caller's mistake, not the database's.
+		return storage.ErrClosed
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {

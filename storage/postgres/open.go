@@ -50,6 +50,19 @@ func IsURL(s string) bool {
 	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
+// normalizeURL trims spaces around a URL and lower-cases its scheme: IsURL
+// takes POSTGRES:// or PostgreSQL:// as URLs allow, pgx only the lower
+// case (it would read anything else as a key=value string and fall back
+// to the default socket).
+func normalizeURL(raw string) string {
+	raw = strings.TrimSpace(raw)
+	if !IsURL(raw) {
+		return raw
+	}
+	i := strings.Index(raw, "://")
+	return strings.ToLower(raw[:i]) + raw[i:]
+}
+
 // ShowURL is the URL without its user info (name and password) and without
 // a password parameter: what messages and logs may print.
 func ShowURL(raw string) string {
@@ -121,6 +134,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	rawURL = normalizeURL(rawURL)
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		// pgx's parse errors may quote the URL, password included.
