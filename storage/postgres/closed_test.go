@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
@@ -50,5 +51,47 @@ func TestOpenUpperCaseScheme(t *testing.T) {
 			t.Fatalf("open %s: %v", postgres.ShowURL(u), err)
 		}
 		db.Close()
+	}
+}
+
+// What /healthz and /metrics ask of the database (server.Pinger,
+// server.PoolStater).
+func TestPingAndPoolStats(t *testing.T) {
+	url := pgtest.Schema(t, t.Name())
+	db, err := postgres.Open(t.Context(), url, postgres.Options{MaxConns: 4})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	if err := db.Ping(t.Context()); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	st := db.PoolStats()
+	if st.Max != 4 || st.Total < 1 || st.AcquireCount < 1 {
+		t.Fatalf("pool stats %+v", st)
+	}
+	db.Close()
+	if err := db.Ping(t.Context()); !errors.Is(err, storage.ErrClosed) {
+		t.Fatalf("ping after Close: %v; want storage.ErrClosed", err)
+	}
+}
+
+// A database that went away: the ping says so, naming host and port only.
+func TestPingDown(t *testing.T) {
+	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t, t.Name()))
+	db, err := postgres.Open(t.Context(), url, postgres.Options{ConnectTimeout: time.Second})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer db.Close()
+	proxy.Cut()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	err = db.Ping(ctx)
+	if !errors.Is(err, storage.ErrUnavailable) || !strings.Contains(err.Error(), db.Addr()) || strings.Contains(err.Error(), "search_path") {
+		t.Fatalf("ping while down: %v", err)
+	}
+	proxy.Restore()
+	if err := db.Ping(t.Context()); err != nil {
+		t.Fatalf("ping after restore: %v", err)
 	}
 }

@@ -21,6 +21,7 @@ package postgres
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -33,6 +34,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/puddle/v2"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -183,8 +185,42 @@ func (db *DB) Addr() string { return db.addr }
 // URL is the database URL without credentials.
 func (db *DB) URL() string { return db.shown }
 
-// Pool is the connection pool, for its statistics (/metrics).
+// Pool is the connection pool.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Ping asks the database for an empty statement on a pooled connection: a
+// cheap /healthz (server.Pinger). A database that does not answer is a
+// *storage.DatabaseDownError naming host and port; after Close it is
+// storage.ErrClosed.
+func (db *DB) Ping(ctx context.Context) error {
+	err := db.pool.Ping(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, puddle.ErrClosedPool):
+		return storage.ErrClosed
+	case ctx.Err() != nil:
+		return &storage.DatabaseDownError{Addr: db.addr, Cause: "no answer in time"}
+	}
+	return db.down(err)
+}
+
+// PoolStats is the pool's state for /metrics (server.PoolStater).
+func (db *DB) PoolStats() storage.PoolStats {
+	s := db.pool.Stat()
+	return storage.PoolStats{
+		Acquired:             s.AcquiredConns(),
+		Idle:                 s.IdleConns(),
+		Constructing:         s.ConstructingConns(),
+		Total:                s.TotalConns(),
+		Max:                  s.MaxConns(),
+		AcquireCount:         s.AcquireCount(),
+		AcquireDuration:      s.AcquireDuration(),
+		EmptyAcquireCount:    s.EmptyAcquireCount(),
+		CanceledAcquireCount: s.CanceledAcquireCount(),
+		NewConns:             s.NewConnsCount(),
+	}
+}
 
 // Close stops the writer (answering what it holds) and closes the pool.
 func (db *DB) Close() error {
