@@ -14,11 +14,17 @@ import (
 	"github.com/keydeck/keydeck/storage/storetest"
 )
 
-// Management while PostgreSQL is gone: every call is ErrUnavailable
-// within the context's deadline or the pool's connect timeout, never a
-// hang; after the database is back every call works again and nothing is
-// left half-done (a create is there once or not at all).
+// Management while PostgreSQL is gone, refusing connections (Cut) or not
+// answering at all (Stall): every call is ErrUnavailable within the
+// context's deadline or the pool's connect timeout, never a hang; after
+// the database is back every call works again and nothing is left
+// half-done (a create is there once or not at all).
 func TestManagementDatabaseDown(t *testing.T) {
+	t.Run("cut", func(t *testing.T) { testManagementDown(t, (*pgtest.Proxy).Cut) })
+	t.Run("stall", func(t *testing.T) { testManagementDown(t, (*pgtest.Proxy).Stall) })
+}
+
+func testManagementDown(t *testing.T, outage func(*pgtest.Proxy)) {
 	const connectTimeout = 500 * time.Millisecond
 	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t, t.Name()))
 	db, err := postgres.Open(context.Background(), url, postgres.Options{
@@ -36,15 +42,16 @@ func TestManagementDatabaseDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Both: a call bounded by its context (shorter than the connect
-	// timeout) and one bounded by the connect timeout alone.
+	// Both: a call bounded by the connect timeout alone (first, while the
+	// pool still holds the connections of before), and one bounded by its
+	// context (shorter than the connect timeout).
 	bounds := []struct {
 		name  string
 		ctx   func() (context.Context, context.CancelFunc)
 		limit time.Duration
 	}{
-		{"ctx", func() (context.Context, context.CancelFunc) { return context.WithTimeout(bg, 200*time.Millisecond) }, 200*time.Millisecond + time.Second},
 		{"connect timeout", func() (context.Context, context.CancelFunc) { return context.WithCancel(bg) }, connectTimeout*3 + time.Second},
+		{"ctx", func() (context.Context, context.CancelFunc) { return context.WithTimeout(bg, 200*time.Millisecond) }, 200*time.Millisecond + time.Second},
 	}
 	q := int64(20)
 	name := "renamed"
@@ -74,7 +81,13 @@ func TestManagementDatabaseDown(t *testing.T) {
 			return err
 		}},
 	}
-	proxy.Cut()
+	// Connections of the pool busy a moment ago, and idle ones.
+	for range 3 {
+		if _, err := st.ListKeys(bg, storage.ListOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outage(proxy)
 	for i, b := range bounds {
 		for _, c := range calls {
 			ctx, cancel := b.ctx()

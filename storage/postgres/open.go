@@ -11,6 +11,8 @@
 //     sums; tx.go: transactions retried on deadlock and serialization
 //     failures.
 //   - verify.go: verification, group-committed per process.
+//   - watch.go: the watchdog that bounds waits on connections to a
+//     database that stopped answering.
 //
 // The allocation arithmetic, the verification order and the period
 // roll-over are the model package's (model.CheckNewKey, model.Decide,
@@ -113,6 +115,7 @@ type DB struct {
 	addr   string // host:port, for messages
 	shown  string // the URL without credentials
 	writer *writer
+	watch  *watchdog // bounds waits for a database that went away (watch.go)
 }
 
 // Open connects to the database at rawURL (libpq conventions: sslmode,
@@ -153,26 +156,32 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	db := &DB{opt: opt, now: opt.Clock, log: log, addr: addrOf(cfg.ConnConfig), shown: ShowURL(rawURL)}
+	probeCfg := cfg.ConnConfig.Copy()
+	db.watch = newWatchdog(opt.ConnectTimeout, log, func(ctx context.Context) error { return db.probe(ctx, probeCfg) })
+	cfg.ConnConfig.DialFunc = db.watch.dial(cfg.ConnConfig.DialFunc)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, db.down(err)
 	}
 	db.pool = pool
+	db.watch.start()
+	fail := func(err error) (*DB, error) {
+		pool.Close()
+		db.watch.close()
+		return nil, err
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, opt.ConnectTimeout+time.Second)
 	err = pool.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		pool.Close()
-		return nil, db.down(err)
+		return fail(db.down(err))
 	}
 	if err := db.migrate(ctx); err != nil {
-		pool.Close()
-		return nil, db.wrapErr(err)
+		return fail(db.wrapErr(err))
 	}
 	if !opt.NoDefaultAccount {
 		if err := db.ensureDefault(ctx); err != nil {
-			pool.Close()
-			return nil, db.wrapErr(err)
+			return fail(db.wrapErr(err))
 		}
 	}
 	db.writer = newWriter(db)
@@ -228,6 +237,9 @@ func (db *DB) Close() error {
 		db.writer.close()
 	}
 	db.pool.Close()
+	if db.watch != nil {
+		db.watch.close()
+	}
 	return nil
 }
 

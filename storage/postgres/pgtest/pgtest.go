@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -108,6 +107,8 @@ type Proxy struct {
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  map[net.Conn]bool
+	// resume is closed when a Stall ends; nil when not stalled.
+	resume chan struct{}
 }
 
 // NewProxy starts a proxy to the host of dbURL and returns it with dbURL
@@ -148,16 +149,58 @@ func (p *Proxy) serve(ln net.Listener) {
 			p.mu.Lock()
 			p.conns[c], p.conns[s] = true, true
 			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
+			go func() { p.pump(s, c); s.Close() }()
+			go func() { p.pump(c, s); c.Close() }()
 		}
 	}()
+}
+
+// pump copies src to dst, holding what it read while the proxy is stalled.
+func (p *Proxy) pump(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			resume := p.resume
+			p.mu.Unlock()
+			if resume != nil {
+				<-resume
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Stall keeps every connection, and accepts new ones, but forwards nothing
+// until Restore or Cut: a database behind a network that drops packets,
+// where only deadlines end a wait.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resume == nil {
+		p.resume = make(chan struct{})
+	}
+}
+
+// unstall ends a Stall; p.mu is held.
+func (p *Proxy) unstall() {
+	if p.resume != nil {
+		close(p.resume)
+		p.resume = nil
+	}
 }
 
 // Cut closes the listener and every connection through it.
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.unstall()
 	if p.ln != nil {
 		p.ln.Close()
 		p.ln = nil
@@ -168,9 +211,16 @@ func (p *Proxy) Cut() {
 	clear(p.conns)
 }
 
-// Restore listens again on the proxy's port.
+// Restore ends a Stall, or listens again on the proxy's port after Cut.
 func (p *Proxy) Restore() {
 	p.t.Helper()
+	p.mu.Lock()
+	p.unstall()
+	listening := p.ln != nil
+	p.mu.Unlock()
+	if listening {
+		return
+	}
 	var ln net.Listener
 	var err error
 	for range 50 {
