@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -44,31 +45,48 @@ func Base(t testing.TB) string {
 func Schema(t testing.TB, name string) string {
 	t.Helper()
 	base := Base(t)
-	schema := SchemaName(name)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
+	dbURL, drop, err := Create(base, name)
 	if err != nil {
-		t.Fatalf("pgtest: connect to %s: %v", Env, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE; CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("pgtest: create schema: %v", err)
+		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Logf("pgtest: %v", err)
+		}
+	})
+	return dbURL
+}
+
+// Create is Schema for callers without a testing.TB (testscript's
+// commands): it creates the schema for name on the server at base and
+// returns its URL and the function that drops it.
+func Create(base, name string) (dbURL string, drop func() error, err error) {
+	schema := SchemaName(name)
+	dbURL, err = withSchema(base, schema)
+	if err != nil {
+		return "", nil, err
+	}
+	run := func(sql string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, base)
 		if err != nil {
-			t.Logf("pgtest: drop schema %s: %v", schema, err)
-			return
+			return fmt.Errorf("connect to %s: %w", Env, err)
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
-			t.Logf("pgtest: drop schema %s: %v", schema, err)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := run(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE; CREATE SCHEMA ` + schema); err != nil {
+		return "", nil, fmt.Errorf("create schema: %w", err)
+	}
+	drop = func() error {
+		if err := run(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`); err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
 		}
-	})
-	return WithSchema(t, base, schema)
+		return nil
+	}
+	return dbURL, drop, nil
 }
 
 // Existing is the URL of the schema Schema made for name, for another
@@ -87,14 +105,22 @@ func SchemaName(name string) string {
 // WithSchema is base with its search_path set to schema.
 func WithSchema(t testing.TB, base, schema string) string {
 	t.Helper()
+	u, err := withSchema(base, schema)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return u
+}
+
+func withSchema(base, schema string) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil {
-		t.Fatalf("pgtest: %s does not parse: %v", Env, err)
+		return "", fmt.Errorf("%s does not parse: %w", Env, err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), nil
 }
 
 // Proxy is a loopback TCP proxy in front of the test server: cutting it
