@@ -3,7 +3,9 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,5 +127,47 @@ func testManagementDown(t *testing.T, outage func(*pgtest.Proxy)) {
 	}
 	if names["renamed"] != 1 || names["during-c"] != 1 || names["during-a"] > 1 || names["during-b"] > 1 || len(page.Keys) != page.Total {
 		t.Fatalf("keys after restore: %v (total %d)", names, page.Total)
+	}
+}
+
+// A PostgreSQL that went away a moment (a restart) leaves the pool's idle
+// connections dead: the first calls after it is back must not fail on
+// them.
+func TestManagementRightAfterRestart(t *testing.T) {
+	proxy, url := pgtest.NewProxy(t, pgtest.Schema(t, t.Name()))
+	db, err := postgres.Open(context.Background(), url, postgres.Options{Clock: storetest.NewClock(t0).Now, ConnectTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st, err := db.Store(model.DefaultAccount, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg := context.Background()
+	// Eight connections in the pool, all idle for less than a second.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { st.ListKeys(bg, storage.ListOptions{}) })
+	}
+	wg.Wait()
+	proxy.Cut()
+	proxy.Restore()
+	for i := range 8 {
+		k, _, err := st.CreateKey(bg, model.KeySpec{Name: fmt.Sprintf("after-%d", i), Permissions: model.PermRead})
+		if err != nil {
+			t.Fatalf("create %d right after the restart: %v", i, err)
+		}
+		name := fmt.Sprintf("edited-%d", i)
+		if _, err := st.EditKey(bg, k.ClientID, model.KeyEdit{Name: &name}); err != nil {
+			t.Fatalf("edit %d: %v", i, err)
+		}
+		if _, err := st.Account(bg); err != nil {
+			t.Fatalf("account %d: %v", i, err)
+		}
+	}
+	page, err := st.ListKeys(bg, storage.ListOptions{})
+	if err != nil || page.Total != 8 {
+		t.Fatalf("list: %d keys, %v", page.Total, err)
 	}
 }

@@ -72,7 +72,9 @@ func isConnErr(err error) bool {
 	}
 	s := err.Error()
 	return strings.Contains(s, "conn closed") || strings.Contains(s, "unexpected EOF") ||
-		strings.Contains(s, "connection reset") || strings.Contains(s, "broken pipe")
+		strings.Contains(s, "connection reset") || strings.Contains(s, "broken pipe") ||
+		// pgxpool, when every connection it tried failed its ping.
+		strings.Contains(s, "too many failed attempts acquiring connection")
 }
 
 // down is err as a *storage.DatabaseDownError: host and port, and a short

@@ -146,6 +146,15 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("invalid PostgreSQL URL %s: %s", ShowURL(rawURL), parseCause(err))
 	}
 	cfg.MaxConns = opt.MaxConns
+	// A pooled connection is pinged when handed out, not only after a
+	// second idle (pgx's default): after PostgreSQL restarts, or the
+	// network between blinks, the pool's idle connections are all dead,
+	// and each would fail one call, as ErrUnavailable, with the database
+	// back. A dead one is dropped and the next (or a new one) tried. It
+	// costs management calls one round trip; verification holds its own
+	// connection (verify.go). A ping that gets no answer is the
+	// watchdog's (watch.go).
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return true }
 	cfg.ConnConfig.ConnectTimeout = opt.ConnectTimeout
 	if cfg.ConnConfig.RuntimeParams == nil {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}

@@ -24,8 +24,8 @@ import (
 // the connect timeout it connects anew and pings; only when that fails
 // too, for want of a network answer, are the pool's connections closed,
 // so their callers get a *storage.DatabaseDownError at once. A call
-// waits at most about twice the connect timeout for a database that
-// went away.
+// waits at most about three times the connect timeout for a database that
+// went away (the stuck read, the probe, and pgx trying a new connection).
 
 // watchdog watches the reads of the pool's connections.
 type watchdog struct {
