@@ -2,9 +2,10 @@ package server
 
 import (
 	"context"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/keydeck/keydeck/storage"
 )
 
 // What a database may offer beyond storage.Admin. The server looks for
@@ -24,21 +25,9 @@ type PoolStater interface {
 	PoolStats() PoolStats
 }
 
-// PoolStats is a connection pool's state at one moment. The counts are
-// since the pool was made.
-type PoolStats struct {
-	Acquired     int32 // connections in use
-	Idle         int32 // connections open and free
-	Constructing int32 // connections being opened
-	Total        int32 // open or being opened
-	Max          int32 // the pool's bound
-
-	AcquireCount         int64         // connections handed out
-	AcquireDuration      time.Duration // time spent waiting for them, in all
-	EmptyAcquireCount    int64         // acquires that found no idle connection
-	CanceledAcquireCount int64         // acquires given up (the request's context ended)
-	NewConns             int64         // connections opened
-}
+// PoolStats is a connection pool's state at one moment: the storage
+// package's, so a store can offer PoolStater without importing the server.
+type PoolStats = storage.PoolStats
 
 // poolCollector exports a PoolStater's state, read once per scrape.
 type poolCollector struct {

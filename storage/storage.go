@@ -178,3 +178,20 @@ func (e *ReadOnlyError) Error() string {
 }
 
 func (e *ReadOnlyError) Is(target error) bool { return target == ErrReadOnly }
+
+// PoolStats is a connection pool's state at one moment, as a store reached
+// through a pool reports it (server.PoolStater, /metrics). The counts are
+// since the pool was made.
+type PoolStats struct {
+	Acquired     int32 // connections in use
+	Idle         int32 // connections open and free
+	Constructing int32 // connections being opened
+	Total        int32 // open or being opened
+	Max          int32 // the pool's bound
+
+	AcquireCount         int64         // connections handed out
+	AcquireDuration      time.Duration // time spent waiting for them, in all
+	EmptyAcquireCount    int64         // acquires that found no idle connection
+	CanceledAcquireCount int64         // acquires given up (the request's context ended)
+	NewConns             int64         // connections opened
+}

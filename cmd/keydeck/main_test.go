@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/keydeck/keydeck/storage/postgres/pgtest"
 )
 
 // The end-to-end tests run the real keydeck command: testscript.Main makes
@@ -61,6 +64,8 @@ func TestScripts(t *testing.T) {
 			switch cond {
 			case "root":
 				return os.Geteuid() == 0, nil
+			case "postgres":
+				return havePostgres()
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -74,6 +79,7 @@ func TestScripts(t *testing.T) {
 			"json-shape": cmdJSONShape,
 			"freeport":   cmdFreePort,
 			"waithttp":   cmdWaitHTTP,
+			"pgschema":   cmdPgSchema,
 		},
 	})
 }
@@ -376,6 +382,50 @@ func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// havePostgres is the [postgres] condition: a PostgreSQL server for the
+// tests (pgtest.Env). Under CI=true its absence fails the script instead
+// of skipping it, as pgtest does for Go tests.
+func havePostgres() (bool, error) {
+	if os.Getenv(pgtest.Env) != "" {
+		return true, nil
+	}
+	if os.Getenv("CI") == "true" {
+		return false, fmt.Errorf("%s is not set: CI must run the PostgreSQL scripts (.ci/pg-cluster run -- …)", pgtest.Env)
+	}
+	return false, nil
+}
+
+// pgschema URLVAR PASSVAR creates a fresh PostgreSQL schema for the script
+// (dropped when it ends) and sets $URLVAR to its URL, with a password
+// parameter whose value is in $PASSVAR (the test server trusts any
+// password), so a script can check that it never appears.
+func cmdPgSchema(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: pgschema URLVAR PASSVAR")
+	}
+	base := os.Getenv(pgtest.Env)
+	if base == "" {
+		ts.Fatalf("%s is not set: guard the script with [!postgres] skip", pgtest.Env)
+	}
+	dbURL, drop, err := pgtest.Create(base, "script "+ts.MkAbs("."))
+	if err != nil {
+		ts.Fatalf("pgschema: %v", err)
+	}
+	ts.Defer(func() {
+		if err := drop(); err != nil {
+			ts.Logf("pgschema: %v", err)
+		}
+	})
+	u, err := url.Parse(dbURL)
+	ts.Check(err)
+	pass := "pgPW-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	q := u.Query()
+	q.Set("password", pass)
+	u.RawQuery = q.Encode()
+	ts.Setenv(args[0], u.String())
+	ts.Setenv(args[1], pass)
 }
 
 // holdlock DB READY holds a write lock on the database until killed (at

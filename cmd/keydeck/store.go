@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/server"
 	"github.com/keydeck/keydeck/storage"
 	"github.com/keydeck/keydeck/storage/postgres"
@@ -94,9 +93,8 @@ func (a *app) openAdmin(cmd *cobra.Command) (storage.Admin, error) {
 // database is an open keydeck database, a SQLite file or a PostgreSQL
 // server.
 type database struct {
-	// admin is the store itself (or, on PostgreSQL, pgAdmin around it), so
-	// the server sees its optional interfaces (server.Pinger,
-	// server.PoolStater).
+	// admin is the store itself, so the server sees its optional
+	// interfaces (server.Pinger, server.PoolStater on PostgreSQL).
 	admin storage.Admin
 	// name is what messages and logs call it: the file, or the URL
 	// without user info or password.
@@ -134,25 +132,12 @@ func (a *app) openDB(cmd *cobra.Command, durability storage.Durability, logger *
 // the URL's user info or password: postgres.Open's name host and port
 // only, and a server that cannot be reached is said in one line.
 func openPostgres(ctx context.Context, rawURL string, opt postgres.Options) (*database, error) {
-	// postgres.IsURL takes the scheme in any case and around spaces, as
-	// URLs allow; pgx only the lower case.
-	rawURL = strings.TrimSpace(rawURL)
-	if i := strings.Index(rawURL, "://"); i >= 0 {
-		rawURL = strings.ToLower(rawURL[:i]) + rawURL[i:]
-	}
+	// postgres.Open takes the scheme in any case and around spaces.
 	db, err := postgres.Open(ctx, rawURL, opt)
 	if err != nil {
 		return nil, pgOpenError(err)
 	}
-	// Checked when run, not compiled: the PostgreSQL store gains its
-	// management methods in a branch of its own, and this code compiles
-	// with and without them.
-	adm, ok := any(db).(storage.Admin)
-	if !ok {
-		db.Close()
-		return nil, errors.New("this keydeck was built without the PostgreSQL store's management; use a SQLite file")
-	}
-	return &database{admin: pgAdmin{Admin: adm, db: db}, name: db.URL()}, nil
+	return &database{admin: db, name: db.URL()}, nil
 }
 
 // pgOpenError is postgres.Open's error as a command says it: a server
@@ -164,6 +149,15 @@ func pgOpenError(err error) error {
 	}
 	return err
 }
+
+// The PostgreSQL store is what the server asks of a database server beyond
+// storage.Admin: a cheap ping for /healthz and the pool's state for
+// /metrics.
+var (
+	_ storage.Admin     = (*postgres.DB)(nil)
+	_ server.Pinger     = (*postgres.DB)(nil)
+	_ server.PoolStater = (*postgres.DB)(nil)
+)
 
 // pgUnreachableError is the one line said when PostgreSQL cannot be
 // reached at start.
@@ -193,56 +187,6 @@ func refusedLogin(cause string) bool {
 		}
 	}
 	return false
-}
-
-// pgAdmin is the PostgreSQL store with what the server asks of a database
-// server beyond storage.Admin: a cheap ping for /healthz and the pool's
-// state for /metrics.
-type pgAdmin struct {
-	storage.Admin
-	db *postgres.DB
-}
-
-var (
-	_ server.Pinger     = pgAdmin{}
-	_ server.PoolStater = pgAdmin{}
-)
-
-// Ping asks the database for an empty statement on a pooled connection.
-func (p pgAdmin) Ping(ctx context.Context) error {
-	if err := p.db.Pool().Ping(ctx); err != nil {
-		return &storage.DatabaseDownError{Addr: p.db.Addr(), Cause: pingCause(ctx, err)}
-	}
-	return nil
-}
-
-// pingCause is why a ping failed, short and without the URL (pgx's
-// messages name the user and database).
-func pingCause(ctx context.Context, err error) string {
-	if ctx.Err() != nil {
-		return "no answer in time"
-	}
-	s := err.Error()
-	if i := strings.LastIndex(s, ": "); i >= 0 {
-		s = s[i+2:]
-	}
-	return model.Sanitize(model.RedactSecrets(s), 160)
-}
-
-func (p pgAdmin) PoolStats() server.PoolStats {
-	s := p.db.Pool().Stat()
-	return server.PoolStats{
-		Acquired:             s.AcquiredConns(),
-		Idle:                 s.IdleConns(),
-		Constructing:         s.ConstructingConns(),
-		Total:                s.TotalConns(),
-		Max:                  s.MaxConns(),
-		AcquireCount:         s.AcquireCount(),
-		AcquireDuration:      s.AcquireDuration(),
-		EmptyAcquireCount:    s.EmptyAcquireCount(),
-		CanceledAcquireCount: s.CanceledAcquireCount(),
-		NewConns:             s.NewConnsCount(),
-	}
 }
 
 // dbTarget is --db, else KEYDECK_DB, else the XDG default: a file path

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/keydeck/keydeck/model"
 	"github.com/keydeck/keydeck/storage"
@@ -24,6 +25,10 @@ func (db *DB) wrapErr(err error) error {
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return err
+	}
+	if errors.Is(err, puddle.ErrClosedPool) {
+		// Close was called: the caller's mistake, not the database's.
+		return storage.ErrClosed
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
@@ -67,7 +72,9 @@ func isConnErr(err error) bool {
 	}
 	s := err.Error()
 	return strings.Contains(s, "conn closed") || strings.Contains(s, "unexpected EOF") ||
-		strings.Contains(s, "connection reset") || strings.Contains(s, "broken pipe")
+		strings.Contains(s, "connection reset") || strings.Contains(s, "broken pipe") ||
+		// pgxpool, when every connection it tried failed its ping.
+		strings.Contains(s, "too many failed attempts acquiring connection")
 }
 
 // down is err as a *storage.DatabaseDownError: host and port, and a short

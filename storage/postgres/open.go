@@ -11,6 +11,8 @@
 //     sums; tx.go: transactions retried on deadlock and serialization
 //     failures.
 //   - verify.go: verification, group-committed per process.
+//   - watch.go: the watchdog that bounds waits on connections to a
+//     database that stopped answering.
 //
 // The allocation arithmetic, the verification order and the period
 // roll-over are the model package's (model.CheckNewKey, model.Decide,
@@ -21,6 +23,7 @@ package postgres
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -33,6 +36,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/puddle/v2"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -54,6 +58,19 @@ func IsURL(s string) bool {
 // password, or sslpassword (the passphrase of the client's sslkey).
 func IsSecretParam(name string) bool {
 	return strings.EqualFold(name, "password") || strings.EqualFold(name, "sslpassword")
+}
+
+// normalizeURL trims spaces around a URL and lower-cases its scheme: IsURL
+// takes POSTGRES:// or PostgreSQL:// as URLs allow, pgx only the lower
+// case (it would read anything else as a key=value string and fall back
+// to the default socket).
+func normalizeURL(raw string) string {
+	raw = strings.TrimSpace(raw)
+	if !IsURL(raw) {
+		return raw
+	}
+	i := strings.Index(raw, "://")
+	return strings.ToLower(raw[:i]) + raw[i:]
 }
 
 // ShowURL is the URL without its user info (name and password) and with
@@ -105,6 +122,7 @@ type DB struct {
 	addr   string // host:port, for messages
 	shown  string // the URL without credentials
 	writer *writer
+	watch  *watchdog // bounds waits for a database that went away (watch.go)
 }
 
 // Open connects to the database at rawURL (libpq conventions: sslmode,
@@ -128,12 +146,22 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	rawURL = normalizeURL(rawURL)
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		// pgx's parse errors may quote the URL, password included.
 		return nil, fmt.Errorf("invalid PostgreSQL URL %s: %s", ShowURL(rawURL), parseCause(err))
 	}
 	cfg.MaxConns = opt.MaxConns
+	// A pooled connection is pinged when handed out, not only after a
+	// second idle (pgx's default): after PostgreSQL restarts, or the
+	// network between blinks, the pool's idle connections are all dead,
+	// and each would fail one call, as ErrUnavailable, with the database
+	// back. A dead one is dropped and the next (or a new one) tried. It
+	// costs management calls one round trip; verification holds its own
+	// connection (verify.go). A ping that gets no answer is the
+	// watchdog's (watch.go).
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return true }
 	cfg.ConnConfig.ConnectTimeout = opt.ConnectTimeout
 	if cfg.ConnConfig.RuntimeParams == nil {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
@@ -144,26 +172,32 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	db := &DB{opt: opt, now: opt.Clock, log: log, addr: addrOf(cfg.ConnConfig), shown: ShowURL(rawURL)}
+	probeCfg := cfg.ConnConfig.Copy()
+	db.watch = newWatchdog(opt.ConnectTimeout, log, func(ctx context.Context) error { return db.probe(ctx, probeCfg) })
+	cfg.ConnConfig.DialFunc = db.watch.dial(cfg.ConnConfig.DialFunc)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, db.down(err)
 	}
 	db.pool = pool
+	db.watch.start()
+	fail := func(err error) (*DB, error) {
+		pool.Close()
+		db.watch.close()
+		return nil, err
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, opt.ConnectTimeout+time.Second)
 	err = pool.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		pool.Close()
-		return nil, db.down(err)
+		return fail(db.down(err))
 	}
 	if err := db.migrate(ctx); err != nil {
-		pool.Close()
-		return nil, db.wrapErr(err)
+		return fail(db.wrapErr(err))
 	}
 	if !opt.NoDefaultAccount {
 		if err := db.ensureDefault(ctx); err != nil {
-			pool.Close()
-			return nil, db.wrapErr(err)
+			return fail(db.wrapErr(err))
 		}
 	}
 	db.writer = newWriter(db)
@@ -176,8 +210,42 @@ func (db *DB) Addr() string { return db.addr }
 // URL is the database URL without credentials.
 func (db *DB) URL() string { return db.shown }
 
-// Pool is the connection pool, for its statistics (/metrics).
+// Pool is the connection pool.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Ping asks the database for an empty statement on a pooled connection: a
+// cheap /healthz (server.Pinger). A database that does not answer is a
+// *storage.DatabaseDownError naming host and port; after Close it is
+// storage.ErrClosed.
+func (db *DB) Ping(ctx context.Context) error {
+	err := db.pool.Ping(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, puddle.ErrClosedPool):
+		return storage.ErrClosed
+	case ctx.Err() != nil:
+		return &storage.DatabaseDownError{Addr: db.addr, Cause: "no answer in time"}
+	}
+	return db.down(err)
+}
+
+// PoolStats is the pool's state for /metrics (server.PoolStater).
+func (db *DB) PoolStats() storage.PoolStats {
+	s := db.pool.Stat()
+	return storage.PoolStats{
+		Acquired:             s.AcquiredConns(),
+		Idle:                 s.IdleConns(),
+		Constructing:         s.ConstructingConns(),
+		Total:                s.TotalConns(),
+		Max:                  s.MaxConns(),
+		AcquireCount:         s.AcquireCount(),
+		AcquireDuration:      s.AcquireDuration(),
+		EmptyAcquireCount:    s.EmptyAcquireCount(),
+		CanceledAcquireCount: s.CanceledAcquireCount(),
+		NewConns:             s.NewConnsCount(),
+	}
+}
 
 // Close stops the writer (answering what it holds) and closes the pool.
 func (db *DB) Close() error {
@@ -185,6 +253,9 @@ func (db *DB) Close() error {
 		db.writer.close()
 	}
 	db.pool.Close()
+	if db.watch != nil {
+		db.watch.close()
+	}
 	return nil
 }
 

@@ -10,7 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -45,31 +45,48 @@ func Base(t testing.TB) string {
 func Schema(t testing.TB, name string) string {
 	t.Helper()
 	base := Base(t)
-	schema := SchemaName(name)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
+	dbURL, drop, err := Create(base, name)
 	if err != nil {
-		t.Fatalf("pgtest: connect to %s: %v", Env, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE; CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("pgtest: create schema: %v", err)
+		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Logf("pgtest: %v", err)
+		}
+	})
+	return dbURL
+}
+
+// Create is Schema for callers without a testing.TB (testscript's
+// commands): it creates the schema for name on the server at base and
+// returns its URL and the function that drops it.
+func Create(base, name string) (dbURL string, drop func() error, err error) {
+	schema := SchemaName(name)
+	dbURL, err = withSchema(base, schema)
+	if err != nil {
+		return "", nil, err
+	}
+	run := func(sql string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, base)
 		if err != nil {
-			t.Logf("pgtest: drop schema %s: %v", schema, err)
-			return
+			return fmt.Errorf("connect to %s: %w", Env, err)
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
-			t.Logf("pgtest: drop schema %s: %v", schema, err)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := run(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE; CREATE SCHEMA ` + schema); err != nil {
+		return "", nil, fmt.Errorf("create schema: %w", err)
+	}
+	drop = func() error {
+		if err := run(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`); err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
 		}
-	})
-	return WithSchema(t, base, schema)
+		return nil
+	}
+	return dbURL, drop, nil
 }
 
 // Existing is the URL of the schema Schema made for name, for another
@@ -88,14 +105,22 @@ func SchemaName(name string) string {
 // WithSchema is base with its search_path set to schema.
 func WithSchema(t testing.TB, base, schema string) string {
 	t.Helper()
+	u, err := withSchema(base, schema)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return u
+}
+
+func withSchema(base, schema string) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil {
-		t.Fatalf("pgtest: %s does not parse: %v", Env, err)
+		return "", fmt.Errorf("%s does not parse: %w", Env, err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), nil
 }
 
 // Proxy is a loopback TCP proxy in front of the test server: cutting it
@@ -108,6 +133,8 @@ type Proxy struct {
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  map[net.Conn]bool
+	// resume is closed when a Stall ends; nil when not stalled.
+	resume chan struct{}
 }
 
 // NewProxy starts a proxy to the host of dbURL and returns it with dbURL
@@ -148,16 +175,58 @@ func (p *Proxy) serve(ln net.Listener) {
 			p.mu.Lock()
 			p.conns[c], p.conns[s] = true, true
 			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
+			go func() { p.pump(s, c); s.Close() }()
+			go func() { p.pump(c, s); c.Close() }()
 		}
 	}()
+}
+
+// pump copies src to dst, holding what it read while the proxy is stalled.
+func (p *Proxy) pump(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			resume := p.resume
+			p.mu.Unlock()
+			if resume != nil {
+				<-resume
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Stall keeps every connection, and accepts new ones, but forwards nothing
+// until Restore or Cut: a database behind a network that drops packets,
+// where only deadlines end a wait.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resume == nil {
+		p.resume = make(chan struct{})
+	}
+}
+
+// unstall ends a Stall; p.mu is held.
+func (p *Proxy) unstall() {
+	if p.resume != nil {
+		close(p.resume)
+		p.resume = nil
+	}
 }
 
 // Cut closes the listener and every connection through it.
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.unstall()
 	if p.ln != nil {
 		p.ln.Close()
 		p.ln = nil
@@ -168,9 +237,16 @@ func (p *Proxy) Cut() {
 	clear(p.conns)
 }
 
-// Restore listens again on the proxy's port.
+// Restore ends a Stall, or listens again on the proxy's port after Cut.
 func (p *Proxy) Restore() {
 	p.t.Helper()
+	p.mu.Lock()
+	p.unstall()
+	listening := p.ln != nil
+	p.mu.Unlock()
+	if listening {
+		return
+	}
 	var ln net.Listener
 	var err error
 	for range 50 {
