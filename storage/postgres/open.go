@@ -83,8 +83,11 @@ func ShowURL(raw string) string {
 	u.User = nil
 	q := u.Query()
 	for k := range q {
-		if IsSecretParam(k) {
+		switch {
+		case IsSecretParam(k):
 			q.Set(k, "…")
+		case strings.EqualFold(k, "user"):
+			q.Del(k) // as the user info is
 		}
 	}
 	// Encode would write the blank as %E2%80%A6.

@@ -566,7 +566,7 @@ func TestListUsageAudit(t *testing.T) {
 func TestShowURLHidesSecrets(t *testing.T) {
 	for raw, want := range map[string]string{
 		"postgres://kd:pw1@db:5432/keydeck?sslmode=require":               "postgres://db:5432/keydeck?sslmode=require",
-		"postgres://db/keydeck?user=kd&password=pw2":                      "postgres://db/keydeck?password=…&user=kd",
+		"postgres://db/keydeck?user=kd&password=pw2":                      "postgres://db/keydeck?password=…",
 		"postgres://db/keydeck?sslkey=k.pem&sslpassword=pw3&PASSWORD=pw4": "postgres://db/keydeck?PASSWORD=…&sslkey=k.pem&sslpassword=…",
 		"postgres://kd:pw%zz5@db/keydeck":                                 "postgres://… (does not parse; not shown, as it may hold a password)",
 	} {
