@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -878,14 +879,22 @@ func (m *Model) header() string {
 	return fit(line1+"\n"+line2+"\n"+rule, m.width, headerHeight)
 }
 
-// shortenSource cuts a source to n cells: a URL keeps its start (the
-// host), a file path its end (the file name).
+// shortenSource cuts a source to n cells: a URL that does not fit loses
+// its scheme and parameters but the schema (host:port/database (schema)),
+// then its end; a file path keeps its end (the file name).
 func shortenSource(src string, n int) string {
 	src = model.Sanitize(src, 500)
 	if ansi.StringWidth(src) <= n {
 		return src
 	}
 	if strings.Contains(src, "://") {
+		if u, err := url.Parse(src); err == nil && u.Host != "" {
+			short := u.Host + strings.TrimSuffix(u.Path, "/")
+			if sp := u.Query().Get("search_path"); sp != "" {
+				short += " (" + sp + ")"
+			}
+			src = model.Sanitize(short, 500)
+		}
 		return ansi.Truncate(src, n, "…")
 	}
 	return "…" + ansi.TruncateLeft(src, ansi.StringWidth(src)-n+1, "")
