@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -206,15 +207,7 @@ func (w *writer) run(jobs chan *job) {
 		case <-w.stop:
 			return
 		}
-	gather:
-		for len(batch) < maxBatch {
-			select {
-			case j := <-jobs:
-				batch = append(batch, j)
-			default:
-				break gather
-			}
-		}
+		batch = collect(jobs, batch)
 		err := w.runBatch(b, batch)
 		for _, j := range batch {
 			if err != nil {
@@ -223,6 +216,32 @@ func (w *writer) run(jobs chan *job) {
 			j.done <- struct{}{}
 		}
 	}
+}
+
+// collect gathers the jobs waiting behind the first. While more keep
+// coming it yields the processor a few times, so the goroutines serving
+// requests can queue theirs, as the SQLite writer does: on a small machine
+// the loop would otherwise send a batch every few requests, and a batch's
+// round trips cost the same whatever it holds. (Measured against the loop
+// without it, six paired wrk runs at 64 connections: ahead in 4, median
+// ×1.05; within this machine's noise, kept for the same reason as in
+// SQLite.)
+func collect(jobs chan *job, batch []*job) []*job {
+	for idle := 0; len(batch) < maxBatch && idle < 2; {
+		select {
+		case j := <-jobs:
+			batch = append(batch, j)
+			idle = 0
+			continue
+		default:
+		}
+		if len(batch) >= maxBatch/4 {
+			break
+		}
+		idle++
+		runtime.Gosched()
+	}
+	return batch
 }
 
 // runBatch decides and commits one batch, again on a deadlock or
