@@ -206,3 +206,41 @@ func TestVerifyDatabaseDown(t *testing.T) {
 		t.Fatalf("%d allowed, %d recorded", allowed, used)
 	}
 }
+
+// TestVerifyHotKeyNoCredits: three nodes on one hot key, reads only (the
+// accounts are not locked): the allocation holds exactly, every allowed
+// answer recorded in the row and the day's usage.
+func TestVerifyHotKeyNoCredits(t *testing.T) {
+	nodes := openNodes(t, 3, Options{FlushInterval: 20 * time.Millisecond})
+	ctx := context.Background()
+	hot, secret := rawKey(t, nodes[0], "default", model.PermRead, 500, 0)
+	var allowed, quota atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 24 {
+		wg.Go(func() {
+			for range 40 {
+				r, err := nodes[i%3].Verify(ctx, model.VerifyRequest{ClientID: hot, ClientSecret: secret, Operation: model.OpRead})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				switch r.Verdict {
+				case model.Allowed:
+					allowed.Add(1)
+				case model.DeniedQuota:
+					quota.Add(1)
+				default:
+					t.Errorf("verdict %v", r.Verdict)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var used, day int64
+	if err := nodes[2].pool.QueryRow(ctx, `SELECT query_used, (SELECT sum(queries) FROM usage_days) FROM keys WHERE client_id = $1`, hot).Scan(&used, &day); err != nil {
+		t.Fatal(err)
+	}
+	if allowed.Load() != 500 || used != 500 || day != 500 || quota.Load() != 960-500 {
+		t.Fatalf("allowed %d, recorded %d (day %d), 429s %d; want 500, 500, 500, 460", allowed.Load(), used, day, quota.Load())
+	}
+}
