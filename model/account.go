@@ -1,6 +1,10 @@
 package model
 
-import "time"
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
 
 // Defaults for a fresh account, including the "default" one a new install
 // creates.
@@ -113,3 +117,40 @@ type UsageDay struct {
 
 // Denied is the sum of all denials that day.
 func (u UsageDay) Denied() int64 { return u.Denied401 + u.Denied403 + u.Denied429 + u.Denied402 }
+
+var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidateAccountName checks an account name: 1–64 letters, digits, '.',
+// '_' or '-', starting with a letter or digit.
+func ValidateAccountName(name string) error {
+	if !accountName.MatchString(name) {
+		return &ValidationError{Field: "account", Msg: fmt.Sprintf("invalid account name %q: use 1–64 letters, digits, '.', '_' or '-'", Sanitize(name, 70))}
+	}
+	return nil
+}
+
+// Validate checks an update's figures before any store reads the account.
+func (u AccountUpdate) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    *int64
+	}{{"query_total", u.QueryTotal}, {"mutation_total", u.MutationTotal}, {"credits", u.Credits}} {
+		if f.v != nil {
+			if err := ValidateQuota(f.name, *f.v); err != nil {
+				return err
+			}
+		}
+	}
+	if u.AddCredits != nil && (*u.AddCredits > MaxQuota || *u.AddCredits < -MaxQuota) {
+		return &ValidationError{Field: "credits", Msg: "credits to add are out of range"}
+	}
+	if u.Credits != nil && u.AddCredits != nil {
+		return &ValidationError{Field: "credits", Msg: "give either a credit balance or credits to add, not both"}
+	}
+	if u.Period != nil {
+		if _, err := ParsePeriod(string(*u.Period)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

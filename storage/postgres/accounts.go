@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,17 +14,6 @@ import (
 )
 
 var _ storage.Admin = (*DB)(nil)
-
-var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// validateAccountName checks an account name: 1–64 letters, digits, '.',
-// '_' or '-', starting with a letter or digit (as the SQLite store).
-func validateAccountName(name string) error {
-	if !accountName.MatchString(name) {
-		return &model.ValidationError{Field: "account", Msg: fmt.Sprintf("invalid account name %q: use 1–64 letters, digits, '.', '_' or '-'", model.Sanitize(name, 70))}
-	}
-	return nil
-}
 
 const accountCols = `a.id, a.name, a.query_total, a.mutation_total, a.credits, a.period, a.created_at`
 
@@ -147,37 +135,12 @@ func detailsJSON(details map[string]any) (string, error) {
 	return string(b), err
 }
 
-func validateUpdate(set model.AccountUpdate) error {
-	for _, f := range []struct {
-		name string
-		v    *int64
-	}{{"query_total", set.QueryTotal}, {"mutation_total", set.MutationTotal}, {"credits", set.Credits}} {
-		if f.v != nil {
-			if err := model.ValidateQuota(f.name, *f.v); err != nil {
-				return err
-			}
-		}
-	}
-	if set.AddCredits != nil && (*set.AddCredits > model.MaxQuota || *set.AddCredits < -model.MaxQuota) {
-		return &model.ValidationError{Field: "credits", Msg: "credits to add are out of range"}
-	}
-	if set.Credits != nil && set.AddCredits != nil {
-		return &model.ValidationError{Field: "credits", Msg: "give either a credit balance or credits to add, not both"}
-	}
-	if set.Period != nil {
-		if _, err := model.ParsePeriod(string(*set.Period)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // CreateAccount makes an account and returns its first API token.
 func (db *DB) CreateAccount(ctx context.Context, actor, name string, set model.AccountUpdate) (model.Account, string, error) {
-	if err := validateAccountName(name); err != nil {
+	if err := model.ValidateAccountName(name); err != nil {
 		return model.Account{}, "", err
 	}
-	if err := validateUpdate(set); err != nil {
+	if err := set.Validate(); err != nil {
 		return model.Account{}, "", err
 	}
 	token := model.NewToken()
@@ -219,7 +182,7 @@ func (db *DB) CreateAccount(ctx context.Context, actor, name string, set model.A
 // UpdateAccount changes totals, credits or period. A total below what the
 // keys hold is refused.
 func (db *DB) UpdateAccount(ctx context.Context, actor, name string, set model.AccountUpdate) (model.Account, error) {
-	if err := validateUpdate(set); err != nil {
+	if err := set.Validate(); err != nil {
 		return model.Account{}, err
 	}
 	err := db.tx(ctx, func(tx pgx.Tx) error {

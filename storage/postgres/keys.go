@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -208,21 +207,21 @@ func (s *accountStore) listKeys(ctx context.Context, q querier, opt storage.List
 		return storage.KeyPage{}, &model.ValidationError{Field: "sort", Msg: fmt.Sprintf("unknown sort %q (use created, name or usage)", model.Sanitize(string(opt.Sort), 20))}
 	}
 	if opt.Cursor != "" {
-		c, err := decodeCursor(opt.Cursor, opt.Sort)
+		c, err := storage.DecodeCursor(opt.Cursor, opt.Sort)
 		if err != nil {
 			return storage.KeyPage{}, err
 		}
-		id := arg(c.id)
+		id := arg(c.ID)
 		switch opt.Sort {
 		case storage.SortCreated:
-			n, _ := strconv.ParseInt(c.value, 10, 64)
+			n, _ := strconv.ParseInt(c.Value, 10, 64)
 			v := arg(n)
 			where = append(where, "(k.created_at < "+v+" OR (k.created_at = "+v+" AND k.id < "+id+"))")
 		case storage.SortName:
-			v := arg(c.value) + `::text COLLATE "C"`
+			v := arg(c.Value) + `::text COLLATE "C"`
 			where = append(where, "("+name+" > "+v+" OR (k.name = "+v+" AND k.id > "+id+"))")
 		case storage.SortUsage:
-			n, _ := strconv.ParseInt(c.value, 10, 64)
+			n, _ := strconv.ParseInt(c.Value, 10, 64)
 			v := arg(n)
 			where = append(where, "("+usage+" < "+v+" OR ("+usage+" = "+v+" AND k.id < "+id+"))")
 		}
@@ -236,10 +235,10 @@ func (s *accountStore) listKeys(ctx context.Context, q querier, opt storage.List
 	}
 	defer rows.Close()
 	page := storage.KeyPage{Keys: make([]model.Key, 0, min(opt.Limit, total)), Total: total}
-	var lastCursor cursor
+	var lastCursor storage.Cursor
 	for rows.Next() {
 		if len(page.Keys) == opt.Limit {
-			page.NextCursor = lastCursor.encode(opt.Sort)
+			page.NextCursor = lastCursor.Encode(opt.Sort)
 			break
 		}
 		var createdRaw, usageRaw int64
@@ -248,50 +247,17 @@ func (s *accountStore) listKeys(ctx context.Context, q querier, opt storage.List
 			return storage.KeyPage{}, err
 		}
 		page.Keys = append(page.Keys, k)
-		lastCursor = cursor{id: k.ID}
+		lastCursor = storage.Cursor{ID: k.ID}
 		switch opt.Sort {
 		case storage.SortCreated:
-			lastCursor.value = strconv.FormatInt(createdRaw, 10)
+			lastCursor.Value = strconv.FormatInt(createdRaw, 10)
 		case storage.SortName:
-			lastCursor.value = k.Name
+			lastCursor.Value = k.Name
 		case storage.SortUsage:
-			lastCursor.value = strconv.FormatInt(usageRaw, 10)
+			lastCursor.Value = strconv.FormatInt(usageRaw, 10)
 		}
 	}
 	return page, rows.Err()
-}
-
-// cursor is the keyset position after a page: the sort column's value and
-// the row id; encoded as in SQLite, so a cursor means the same on both.
-type cursor struct {
-	value string
-	id    int64
-}
-
-func (c cursor) encode(s storage.Sort) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(string(s) + "\x00" + c.value + "\x00" + strconv.FormatInt(c.id, 10)))
-}
-
-func decodeCursor(s string, sort storage.Sort) (cursor, error) {
-	bad := &model.ValidationError{Field: "cursor", Msg: "invalid cursor (start again without one)"}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, bad
-	}
-	parts := strings.Split(string(b), "\x00")
-	if len(parts) != 3 || parts[0] != string(sort) {
-		return cursor{}, bad
-	}
-	id, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil {
-		return cursor{}, bad
-	}
-	if sort != storage.SortName {
-		if _, err := strconv.ParseInt(parts[1], 10, 64); err != nil {
-			return cursor{}, bad
-		}
-	}
-	return cursor{value: parts[1], id: id}, nil
 }
 
 // insertKeySQL inserts a key and its create event in one statement and

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/keydeck/keydeck/model"
@@ -17,17 +16,6 @@ import (
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// ValidateAccountName checks an account name: 1–64 letters, digits, '.',
-// '_' or '-', starting with a letter or digit.
-func validateAccountName(name string) error {
-	if !accountName.MatchString(name) {
-		return &model.ValidationError{Field: "account", Msg: fmt.Sprintf("invalid account name %q: use 1–64 letters, digits, '.', '_' or '-'", model.Sanitize(name, 70))}
-	}
-	return nil
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -169,37 +157,12 @@ func audit(ctx context.Context, tx dbtx, at time.Time, accountID int64, keyID *i
 	return err
 }
 
-func validateUpdate(set model.AccountUpdate) error {
-	for _, f := range []struct {
-		name string
-		v    *int64
-	}{{"query_total", set.QueryTotal}, {"mutation_total", set.MutationTotal}, {"credits", set.Credits}} {
-		if f.v != nil {
-			if err := model.ValidateQuota(f.name, *f.v); err != nil {
-				return err
-			}
-		}
-	}
-	if set.AddCredits != nil && (*set.AddCredits > model.MaxQuota || *set.AddCredits < -model.MaxQuota) {
-		return &model.ValidationError{Field: "credits", Msg: "credits to add are out of range"}
-	}
-	if set.Credits != nil && set.AddCredits != nil {
-		return &model.ValidationError{Field: "credits", Msg: "give either a credit balance or credits to add, not both"}
-	}
-	if set.Period != nil {
-		if _, err := model.ParsePeriod(string(*set.Period)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // CreateAccount makes an account and returns its first API token.
 func (db *DB) CreateAccount(ctx context.Context, actor, name string, set model.AccountUpdate) (model.Account, string, error) {
-	if err := validateAccountName(name); err != nil {
+	if err := model.ValidateAccountName(name); err != nil {
 		return model.Account{}, "", err
 	}
-	if err := validateUpdate(set); err != nil {
+	if err := set.Validate(); err != nil {
 		return model.Account{}, "", err
 	}
 	token := model.NewToken()
@@ -272,7 +235,7 @@ func (db *DB) ensureDefault(ctx context.Context) error {
 // UpdateAccount changes totals, credits or period. A total below what the
 // keys hold is refused.
 func (db *DB) UpdateAccount(ctx context.Context, actor, name string, set model.AccountUpdate) (model.Account, error) {
-	if err := validateUpdate(set); err != nil {
+	if err := set.Validate(); err != nil {
 		return model.Account{}, err
 	}
 	err := db.write(ctx, func(tx dbtx) error {

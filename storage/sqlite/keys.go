@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -188,22 +187,22 @@ func (s *accountStore) listKeys(ctx context.Context, q queryer, opt storage.List
 		return storage.KeyPage{}, &model.ValidationError{Field: "sort", Msg: fmt.Sprintf("unknown sort %q (use created, name or usage)", model.Sanitize(string(opt.Sort), 20))}
 	}
 	if opt.Cursor != "" {
-		c, err := decodeCursor(opt.Cursor, opt.Sort)
+		c, err := storage.DecodeCursor(opt.Cursor, opt.Sort)
 		if err != nil {
 			return storage.KeyPage{}, err
 		}
 		switch opt.Sort {
 		case storage.SortCreated:
-			n, _ := strconv.ParseInt(c.value, 10, 64)
+			n, _ := strconv.ParseInt(c.Value, 10, 64)
 			where = append(where, "(k.created_at < ? OR (k.created_at = ? AND k.id < ?))")
-			args = append(args, n, n, c.id)
+			args = append(args, n, n, c.ID)
 		case storage.SortName:
 			where = append(where, "(k.name > ? OR (k.name = ? AND k.id > ?))")
-			args = append(args, c.value, c.value, c.id)
+			args = append(args, c.Value, c.Value, c.ID)
 		case storage.SortUsage:
-			n, _ := strconv.ParseInt(c.value, 10, 64)
+			n, _ := strconv.ParseInt(c.Value, 10, 64)
 			where = append(where, "("+usage+" < ? OR ("+usage+" = ? AND k.id < ?))")
-			args = append(args, n, n, c.id)
+			args = append(args, n, n, c.ID)
 		}
 	}
 	args = append(args, opt.Limit+1)
@@ -215,10 +214,10 @@ func (s *accountStore) listKeys(ctx context.Context, q queryer, opt storage.List
 	}
 	defer rows.Close()
 	page := storage.KeyPage{Keys: make([]model.Key, 0, min(opt.Limit, total)), Total: total}
-	var lastCursor cursor
+	var lastCursor storage.Cursor
 	for rows.Next() {
 		if len(page.Keys) == opt.Limit {
-			page.NextCursor = lastCursor.encode(opt.Sort)
+			page.NextCursor = lastCursor.Encode(opt.Sort)
 			break
 		}
 		var createdRaw, usageRaw int64
@@ -227,14 +226,14 @@ func (s *accountStore) listKeys(ctx context.Context, q queryer, opt storage.List
 			return storage.KeyPage{}, wrapErr(err)
 		}
 		page.Keys = append(page.Keys, k)
-		lastCursor = cursor{id: k.ID}
+		lastCursor = storage.Cursor{ID: k.ID}
 		switch opt.Sort {
 		case storage.SortCreated:
-			lastCursor.value = strconv.FormatInt(createdRaw, 10)
+			lastCursor.Value = strconv.FormatInt(createdRaw, 10)
 		case storage.SortName:
-			lastCursor.value = k.Name
+			lastCursor.Value = k.Name
 		case storage.SortUsage:
-			lastCursor.value = strconv.FormatInt(usageRaw, 10)
+			lastCursor.Value = strconv.FormatInt(usageRaw, 10)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -251,37 +250,6 @@ func (db *DB) scanKeyExtra(r scanner, now time.Time, extra ...any) (model.Key, e
 type scanFunc func(...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
-
-type cursor struct {
-	value string
-	id    int64
-}
-
-func (c cursor) encode(s storage.Sort) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(string(s) + "\x00" + c.value + "\x00" + strconv.FormatInt(c.id, 10)))
-}
-
-func decodeCursor(s string, sort storage.Sort) (cursor, error) {
-	bad := &model.ValidationError{Field: "cursor", Msg: "invalid cursor (start again without one)"}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, bad
-	}
-	parts := strings.Split(string(b), "\x00")
-	if len(parts) != 3 || parts[0] != string(sort) {
-		return cursor{}, bad
-	}
-	id, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil {
-		return cursor{}, bad
-	}
-	if sort != storage.SortName {
-		if _, err := strconv.ParseInt(parts[1], 10, 64); err != nil {
-			return cursor{}, bad
-		}
-	}
-	return cursor{value: parts[1], id: id}, nil
-}
 
 func (s *accountStore) CreateKey(ctx context.Context, spec model.KeySpec) (model.Key, string, error) {
 	if err := spec.Validate(); err != nil {

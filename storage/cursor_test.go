@@ -1,4 +1,4 @@
-package sqlite
+package storage_test
 
 import (
 	"strings"
@@ -13,9 +13,9 @@ import (
 // accepted means what its re-encoding means (base64 and ParseInt take
 // more than one spelling of a cursor: harmless, it is the same position).
 func FuzzDecodeCursor(f *testing.F) {
-	for _, c := range []cursor{{"1700000000000", 1}, {"Backend-Key", 42}, {"", 0}, {"a\x00b", 1}, {"-5", -1}} {
+	for _, c := range []storage.Cursor{{"1700000000000", 1}, {"Backend-Key", 42}, {"", 0}, {"a\x00b", 1}, {"-5", -1}} {
 		for _, s := range []storage.Sort{storage.SortCreated, storage.SortName, storage.SortUsage} {
-			f.Add(c.encode(s), string(s), c.value, c.id)
+			f.Add(c.Encode(s), string(s), c.Value, c.ID)
 		}
 	}
 	f.Add("", "", "", int64(0))
@@ -24,12 +24,12 @@ func FuzzDecodeCursor(f *testing.F) {
 	f.Add("Y3JlYXRlZAB4ADE", "created", "x", int64(1))
 	f.Fuzz(func(t *testing.T, s, sort, value string, id int64) {
 		srt := storage.Sort(sort)
-		c, err := decodeCursor(s, srt)
+		c, err := storage.DecodeCursor(s, srt)
 		if err != nil {
 			if ve, ok := err.(*model.ValidationError); !ok || ve.Field != "cursor" || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("%q: error %v", s, err)
 			}
-		} else if again, err := decodeCursor(c.encode(srt), srt); err != nil || again != c {
+		} else if again, err := storage.DecodeCursor(c.Encode(srt), srt); err != nil || again != c {
 			t.Fatalf("%q decodes to %+v, which reads back as %+v, %v", s, c, again, err)
 		}
 		// A cursor keydeck wrote (the value holds no NUL; numeric sorts
@@ -37,11 +37,11 @@ func FuzzDecodeCursor(f *testing.F) {
 		if strings.Contains(value, "\x00") || strings.Contains(sort, "\x00") {
 			return
 		}
-		want := cursor{value, id}
+		want := storage.Cursor{Value: value, ID: id}
 		if srt != storage.SortName {
-			want.value = "17"
+			want.Value = "17"
 		}
-		if got, err := decodeCursor(want.encode(srt), srt); err != nil || got != want {
+		if got, err := storage.DecodeCursor(want.Encode(srt), srt); err != nil || got != want {
 			t.Fatalf("%+v (%q) reads back as %+v, %v", want, srt, got, err)
 		}
 	})
